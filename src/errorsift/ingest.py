@@ -1,0 +1,179 @@
+"""Layer 1 at run time: events → redacted text → signatures → hourly counts, exactly once.
+
+The hot path of a run. Each distinct redacted text is signed once (an exact-text cache in
+front of the grouper); event ids are claimed in batches so re-reading the same events never
+counts them twice; counts are aggregated in memory per (signature, customer, hour) and flushed
+when the table grows, so memory follows the number of signatures, not events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from errorsift.models import ErrorEvent, SignatureResult
+from errorsift.signatures.base import Grouper
+from errorsift.store.store import SignatureInfo, StoreConn
+
+BATCH = 20_000
+FLUSH_AT = 200_000  # distinct (signature, customer, hour) cells held before a flush
+SIGN_CACHE_MAX = 200_000
+SAMPLES = 5
+
+
+def event_hash(namespace: str, event_id: str) -> int:
+    """A signed 63-bit id for the seen-events table (cheap to index, collision odds negligible)."""
+    digest = hashlib.blake2b(f"{namespace}\x00{event_id}".encode("utf-8", "replace"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def event_text(event: ErrorEvent) -> str:
+    """The text that is grouped: the message, plus its stack trace when the source kept one apart."""
+    if not event.stack:
+        return event.message
+    if event.message and event.message in event.stack:
+        return event.stack
+    return f"{event.message}\n{event.stack}" if event.message else event.stack
+
+
+@dataclass(slots=True)
+class IngestStats:
+    raw_events: int = 0
+    new_events: int = 0
+    already_seen: int = 0
+    signatures: set[str] = field(default_factory=set)
+    redactions: Counter[str] = field(default_factory=Counter)
+
+
+class Ingestor:
+    """Signs and counts events inside one store transaction (the caller owns the transaction)."""
+
+    def __init__(
+        self,
+        conn: StoreConn,
+        grouper: Grouper,
+        redact: Callable[[str], tuple[str, dict[str, int]]],
+        namespace: str,
+        aliases: dict[str, str],
+    ) -> None:
+        self.conn = conn
+        self.grouper = grouper
+        self.redact = redact
+        self.namespace = namespace
+        self.aliases = aliases
+        self.stats = IngestStats()
+        self.infos: dict[str, SignatureInfo] = {}
+        self._counts: Counter[tuple[str, str, int]] = Counter()
+        self._sign_cache: dict[str, SignatureResult] = {}
+        self._redact_cache: dict[str, tuple[str, dict[str, int]]] = {}
+
+    def sign_text(self, raw: str) -> tuple[SignatureResult, str]:
+        """Redact, then sign; both cached by exact text because fleets repeat themselves."""
+        redacted = self._redact_cache.get(raw)
+        if redacted is None:
+            redacted = self.redact(raw)
+            if len(self._redact_cache) < SIGN_CACHE_MAX:
+                self._redact_cache[raw] = redacted
+        text, found = redacted
+        if found:
+            self.stats.redactions.update(found)
+        result = self._sign_cache.get(text)
+        if result is None:
+            result = self.grouper.sign(text)
+            if len(self._sign_cache) < SIGN_CACHE_MAX:
+                self._sign_cache[text] = result
+        return result, text
+
+    def consume(self, events: Iterable[ErrorEvent]) -> None:
+        batch: list[ErrorEvent] = []
+        for event in events:
+            batch.append(event)
+            if len(batch) >= BATCH:
+                self._consume_batch(batch)
+                batch = []
+        if batch:
+            self._consume_batch(batch)
+
+    def _consume_batch(self, batch: list[ErrorEvent]) -> None:
+        namespace = self.namespace
+        hours = [int(e.timestamp.timestamp()) // 3600 for e in batch]
+        ids = [event_hash(namespace, e.id) for e in batch]
+        fresh = self.conn.claim_new_events(ids, hours)
+        stats = self.stats
+        stats.raw_events += len(batch)
+        counts = self._counts
+        infos = self.infos
+        for event, hour, is_new in zip(batch, hours, fresh, strict=True):
+            result, text = self.sign_text(event_text(event))
+            key = result.key
+            if key in self.aliases:
+                key = resolve_key(self.aliases, key)
+            stats.signatures.add(key)
+            if not is_new:
+                stats.already_seen += 1
+                continue
+            stats.new_events += 1
+            counts[(key, event.customer, hour)] += 1
+            info = infos.get(key)
+            if info is None:
+                infos[key] = SignatureInfo(
+                    normalized=result.normalized,
+                    template=result.template,
+                    error_type=event.error_type,
+                    service=event.service,
+                    strategy=result.strategy,
+                    first_seen=event.timestamp,
+                    last_seen=event.timestamp,
+                    count=1,
+                    samples=[text],
+                )
+                continue
+            info.count += 1
+            info.template = result.template
+            if event.timestamp < info.first_seen:
+                info.first_seen = event.timestamp
+            elif event.timestamp > info.last_seen:
+                info.last_seen = event.timestamp
+            if not info.error_type and event.error_type:
+                info.error_type = event.error_type
+            if len(info.samples) < SAMPLES and text not in info.samples:
+                info.samples.append(text)
+        if len(counts) >= FLUSH_AT:
+            self._flush_counts()
+
+    def _flush_counts(self) -> None:
+        self.conn.add_counts(self._counts)
+        self._counts = Counter()
+
+    def finish(self, new_aliases: dict[str, str]) -> None:
+        """Write signatures and counts; fold keys the grouper generalized away into their survivors."""
+        self._flush_counts()
+        table = {**new_aliases, **self.aliases}
+        merged: dict[str, SignatureInfo] = {}
+        for key, info in self.infos.items():
+            target = resolve_key(table, key)
+            into = merged.get(target)
+            if into is None:
+                merged[target] = info
+                continue
+            into.count += info.count
+            into.first_seen = min(into.first_seen, info.first_seen)
+            into.last_seen = max(into.last_seen, info.last_seen)
+            into.samples += [s for s in info.samples if s not in into.samples]
+            del into.samples[SAMPLES:]
+        self.conn.upsert_signatures(merged)
+        for alias in new_aliases:
+            self.conn.add_alias(alias, resolve_key(table, alias), "generalized")
+
+
+def resolve_key(aliases: dict[str, str], key: str) -> str:
+    """Follow alias links to the surviving key (cycle-safe)."""
+    seen = {key}
+    while key in aliases:
+        key = aliases[key]
+        if key in seen:
+            break
+        seen.add(key)
+    return key

@@ -1,0 +1,357 @@
+"""One run: pull → signatures → cache → analyze → anomalies → triage → store, as named steps.
+
+Write boundaries are chosen for crash safety: the ingest (seen ids, counts, signatures, grouping
+state) commits as one transaction; each analysis commits as soon as it is paid for, so a killed
+run never pays for it twice; the triage results and the run report commit together at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from errorsift.analysis.base import Analyzer
+from errorsift.analysis.cache import CachePolicy
+from errorsift.anomaly import DayCount, baseline_from_days, classify, urgency_key, why_flagged
+from errorsift.errors import AnalyzerError
+from errorsift.ingest import Ingestor
+from errorsift.models import Analysis, AnalysisRequest, AnalysisType, Anomaly, Triage
+from errorsift.signatures.base import Grouper
+from errorsift.sources.base import Source
+from errorsift.store.store import Store, StoreConn
+from errorsift.triage import DEFAULT_CATEGORY_ROUTES, NoiseRule, apply_noise, matching_noise_rule, route
+
+StepLog = Callable[[str, str], None]
+
+
+def _quiet(_step: str, _detail: str) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    at: datetime | None = None  # end of the current window; default now
+    window: timedelta = timedelta(hours=24)
+    baseline_days: int = 7
+    cache: CachePolicy = field(default_factory=CachePolicy)
+    category_routes: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_ROUTES))
+    samples: int = 3
+
+
+@dataclass(slots=True)
+class Pattern:
+    """One active signature in the window, as the run evaluated it (a dashboard card)."""
+
+    signature: str
+    normalized: str
+    template: str
+    error_type: str
+    service: str
+    occurrences: int
+    customers: list[str]
+    anomaly: Anomaly
+    triage: Triage
+    analysis: Analysis
+    why_flagged: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "signature": self.signature,
+            "normalized": self.normalized,
+            "template": self.template,
+            "error_type": self.error_type,
+            "service": self.service,
+            "occurrences": self.occurrences,
+            "customers": self.customers,
+            "anomaly": self.anomaly.as_dict(),
+            "why_flagged": self.why_flagged,
+            "triage": self.triage.as_dict(),
+            "analysis": self.analysis.model_dump(mode="json"),
+        }
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_id: int
+    report: dict[str, Any]
+    patterns: list[Pattern]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run": self.report, "patterns": [p.as_dict() for p in self.patterns]}
+
+
+def window_hours(at: datetime, window: timedelta, baseline_days: int) -> tuple[int, int, int]:
+    """(baseline start, window start, window end) as epoch hours.
+
+    Counts are hourly, so the window end is `at` rounded up to a whole hour: with the default
+    `at` = now, the current partial hour is included.
+    """
+    end = math.ceil(at.timestamp() / 3600)
+    start = end - max(1, math.ceil(window.total_seconds() / 3600))
+    return start - 24 * baseline_days, start, end
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        grouper: Grouper,
+        redact: Callable[[str], tuple[str, dict[str, int]]],
+        analyzer: Analyzer,
+        config: RunConfig | None = None,
+        log: StepLog = _quiet,
+    ) -> None:
+        self.store = store
+        self.grouper = grouper
+        self.redact = redact
+        self.analyzer = analyzer
+        self.config = config or RunConfig()
+        self.log = log
+
+    def run(self, source: Source, *, namespace: str = "file") -> RunResult:
+        started = time.perf_counter()
+        at = self.config.at or datetime.now(UTC)
+        with self.store.begin() as conn:
+            conn.abandon_running()
+            run_id = conn.start_run(source.name, self._params(at), datetime.now(UTC))
+        try:
+            return self._run(run_id, source, namespace, at, started)
+        except BaseException as exc:
+            with self.store.begin() as conn:
+                conn.finish_run(run_id, "failed", {"duration_s": round(time.perf_counter() - started, 3)}, str(exc))
+            raise
+
+    def _params(self, at: datetime) -> dict[str, Any]:
+        return {
+            "at": at.isoformat(),
+            "window_s": self.config.window.total_seconds(),
+            "baseline_days": self.config.baseline_days,
+            "analyzer": self.analyzer.name,
+            "grouping": self.grouper.strategy_id,
+        }
+
+    def _run(self, run_id: int, source: Source, namespace: str, at: datetime, started: float) -> RunResult:
+        log = self.log
+        log("pull", f"reading {source.name}")
+        with self.store.begin() as conn:
+            ingest = Ingestor(conn, self.grouper, self.redact, namespace, conn.aliases())
+            ingest.consume(source.events())
+            aliases = getattr(self.grouper, "aliases", None)
+            ingest.finish(dict(aliases()) if callable(aliases) else {})
+            state = self.grouper.export_state()
+            if state is not None:
+                conn.save_grouping_state(self.grouper.strategy_id, state)
+        stats = ingest.stats
+        src = source.stats
+        skipped = src.malformed
+        log(
+            "pull",
+            f"{stats.raw_events:,} events read, {stats.new_events:,} new, {stats.already_seen:,} already counted,"
+            f" {skipped} malformed lines skipped"
+            + (f" (lines {', '.join(map(str, src.malformed_lines))})" if src.malformed_lines else "")
+            + (f", {src.truncated} truncated" if src.truncated else ""),
+        )
+        n_sigs = len(stats.signatures)
+        ratio = stats.raw_events / n_sigs if n_sigs else 0.0
+        log("signatures", f"{stats.raw_events:,} raw lines → {n_sigs:,} signatures (dedup ratio {ratio:.1f}×)")
+
+        base_start, win_start, win_end = window_hours(at, self.config.window, self.config.baseline_days)
+        with self.store.read() as conn:
+            current = conn.window_counts(win_start, win_end)
+            daily = conn.daily_counts(base_start, win_start)
+            rows = conn.signature_rows(list(current))
+            noise = [NoiseRule(r["id"], r["kind"], r["value"], r["reason"]) for r in conn.noise_rules()]
+
+        anomalies: dict[str, Anomaly] = {}
+        for key, per_customer in current.items():
+            days = [
+                DayCount(sum(c.values()), frozenset(c)) for c in daily.get(key, {}).values() if sum(c.values()) > 0
+            ]
+            anomalies[key] = classify(sum(per_customer.values()), per_customer, baseline_from_days(days))
+
+        meter = self._analyze(run_id, current, rows, anomalies)
+        log(
+            "cache",
+            f"{meter['cache_hits']} hits, {meter['cache_misses']} misses (TTL recent"
+            f" {self.config.cache.recent_ttl})",
+        )
+        log(
+            "analysis",
+            f"{meter['model_calls']} model calls, {meter['input_tokens']:,} in / {meter['output_tokens']:,} out"
+            f" tokens, ${meter['cost_usd']:.4f} ({self.analyzer.name})"
+            + (f"; {meter['pending']} pending after errors" if meter["pending"] else ""),
+        )
+        flags = Counter()
+        for a in anomalies.values():
+            flags.update(name for name, on in (("new", a.new_signature), ("spike", a.spike), ("spread", a.spread)) if on)
+        log("anomalies", f"{len(anomalies)} active: {flags['new']} NEW, {flags['spike']} SPIKE, {flags['spread']} SPREAD")
+
+        patterns = self._patterns(current, rows, anomalies, meter["analyses"], noise)
+        buckets = Counter(p.triage.bucket for p in patterns)
+        suppressed = sum(p.triage.suppressed for p in patterns)
+        log("routing", ", ".join(f"{b} {n}" for b, n in sorted(buckets.items())) + f"; {suppressed} suppressed")
+
+        report = {
+            "run_id": run_id,
+            "source": source.name,
+            "at": at.isoformat(),
+            "window_start": datetime.fromtimestamp(win_start * 3600, UTC).isoformat(),
+            "window_end": datetime.fromtimestamp(win_end * 3600, UTC).isoformat(),
+            "raw_events": stats.raw_events,
+            "new_events": stats.new_events,
+            "already_seen": stats.already_seen,
+            "skipped": skipped,
+            "malformed_lines": list(src.malformed_lines),
+            "truncated": src.truncated,
+            "decode_errors": src.decode_errors,
+            "signatures": n_sigs,
+            "dedup_ratio": round(ratio, 2),
+            "patterns": len(patterns),
+            "cache_hits": meter["cache_hits"],
+            "cache_misses": meter["cache_misses"],
+            "model_calls": meter["model_calls"],
+            "input_tokens": meter["input_tokens"],
+            "output_tokens": meter["output_tokens"],
+            "cost_usd": round(meter["cost_usd"], 6),
+            "pending": meter["pending"],
+            "anomalies": dict(flags),
+            "routing": dict(buckets),
+            "suppressed": suppressed,
+            "redactions": dict(stats.redactions),
+            "analyzer": self.analyzer.name,
+            "grouping": self.grouper.strategy_id,
+        }
+        with self.store.begin() as conn:
+            conn.save_triage(run_id, [self._triage_row(rank, p) for rank, p in enumerate(patterns)])
+            report["duration_s"] = round(time.perf_counter() - started, 3)
+            conn.finish_run(run_id, "ok", report)
+        log("store", f"{len(patterns)} patterns written; run {run_id} complete in {report['duration_s']:.2f}s")
+        return RunResult(run_id, report, patterns)
+
+    def _analyze(
+        self,
+        run_id: int,
+        current: dict[str, dict[str, int]],
+        rows: dict[str, dict[str, Any]],
+        anomalies: dict[str, Anomaly],
+    ) -> dict[str, Any]:
+        """Cache check, then one analyzer call per miss; each result commits on its own."""
+        meter: dict[str, Any] = dict.fromkeys(
+            ("cache_hits", "cache_misses", "model_calls", "input_tokens", "output_tokens", "pending"), 0
+        )
+        meter["cost_usd"] = 0.0
+        analyses: dict[str, Analysis] = {}
+        now = datetime.now(UTC)
+        rtype = AnalysisType.RECENT.value
+        order = sorted(current, key=lambda k: (not anomalies[k].escalated, -sum(current[k].values()), k))
+        for key in order:
+            row = rows.get(key, {})
+            with self.store.read() as conn:
+                cached = conn.cached_analysis(key, rtype)
+            if cached is not None and self._usable(cached.analyzer, cached.created_at, now):
+                meter["cache_hits"] += 1
+                analyses[key] = Analysis.model_validate(cached.analysis)
+                continue
+            meter["cache_misses"] += 1
+            request = AnalysisRequest(
+                signature=key,
+                error_type=row.get("error_type", ""),
+                occurrences=sum(current[key].values()),
+                customers_affected=len(current[key]),
+                normalized=(row.get("template") or row.get("normalized", ""))[:400],
+                samples=tuple(row.get("samples", [])[: self.config.samples]),
+            )
+            try:
+                outcome = self.analyzer.analyze(request)
+            except AnalyzerError as exc:
+                meter["pending"] += 1
+                with self.store.begin() as conn:
+                    conn.record_model_call(
+                        run_id=run_id, signature=key, analysis_type=rtype, model=self.analyzer.name, ok=False,
+                        error=str(exc),
+                    )
+                analyses[key] = Analysis(summary=f"Analysis pending: {exc}"[:200], fallback=True, analyzer="pending")
+                continue
+            analyses[key] = outcome.analysis
+            with self.store.begin() as conn:
+                conn.save_analysis(
+                    key, rtype, outcome.analysis.model_dump(mode="json"), outcome.analysis.analyzer, now, outcome.prompt
+                )
+                if outcome.model_called:
+                    u = outcome.usage
+                    conn.record_model_call(
+                        run_id=run_id, signature=key, analysis_type=rtype, model=u.model,
+                        input_tokens=u.input_tokens, output_tokens=u.output_tokens, cost_usd=u.cost_usd,
+                    )
+            if outcome.model_called:
+                meter["model_calls"] += 1
+                meter["input_tokens"] += outcome.usage.input_tokens
+                meter["output_tokens"] += outcome.usage.output_tokens
+                meter["cost_usd"] += outcome.usage.cost_usd
+        meter["analyses"] = analyses
+        return meter
+
+    def _usable(self, cached_by: str, created_at: datetime, now: datetime) -> bool:
+        """Fresh, and from the same kind of analyzer: an offline answer never stands in for a model's."""
+        if not self.config.cache.is_fresh(created_at, now, AnalysisType.RECENT):
+            return False
+        return (cached_by == "offline") == (self.analyzer.name == "offline")
+
+    def _patterns(
+        self,
+        current: dict[str, dict[str, int]],
+        rows: dict[str, dict[str, Any]],
+        anomalies: dict[str, Anomaly],
+        analyses: dict[str, Analysis],
+        noise: list[NoiseRule],
+    ) -> list[Pattern]:
+        patterns = []
+        for key, per_customer in current.items():
+            row = rows.get(key, {})
+            analysis = analyses[key]
+            anomaly = anomalies[key]
+            routed = route(analysis, row.get("error_type", ""), self.config.category_routes)
+            rule = matching_noise_rule(noise, key, row.get("normalized", ""))
+            if rule is None and row.get("template"):
+                rule = matching_noise_rule(noise, key, row["template"])
+            occurrences = sum(per_customer.values())
+            patterns.append(
+                Pattern(
+                    signature=key,
+                    normalized=row.get("normalized", ""),
+                    template=row.get("template", ""),
+                    error_type=row.get("error_type", ""),
+                    service=row.get("service", ""),
+                    occurrences=occurrences,
+                    customers=sorted(per_customer),
+                    anomaly=anomaly,
+                    triage=apply_noise(routed, rule, anomaly),
+                    analysis=analysis,
+                    why_flagged=why_flagged(anomaly, occurrences, len(per_customer), self.config.baseline_days),
+                )
+            )
+        patterns.sort(
+            key=lambda p: urgency_key(
+                p.anomaly, p.analysis.severity, len(p.customers), p.occurrences, p.signature, p.triage.suppressed
+            )
+        )
+        return patterns
+
+    @staticmethod
+    def _triage_row(rank: int, p: Pattern) -> dict[str, Any]:
+        return {
+            "signature": p.signature,
+            "rank": rank,
+            "occurrences": p.occurrences,
+            "customers": p.customers,
+            "anomaly": {**p.anomaly.as_dict(), "why_flagged": p.why_flagged},
+            "bucket": p.triage.bucket,
+            "owner": p.triage.owner,
+            "reason": p.triage.reason,
+            "suppressed": p.triage.suppressed,
+        }

@@ -1,0 +1,148 @@
+"""One declared table of settings, found in one documented order.
+
+Order (later wins): built-in default → config file → environment → command-line flag.
+The config file is `--config PATH`, else `ERRORSIFT_CONFIG`, else `./errorsift.toml` if present;
+the run log names the file used. Secrets (API keys) come only from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from errorsift.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    env: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return self.env or f"ERRORSIFT_{self.name.upper()}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("db", "errorsift.db", "Database: a SQLite path or a SQLAlchemy URL (postgresql+psycopg://…)."),
+    Setting("source", "", "Default source for `run` when --source is not given (jsonl:PATH, text:PATH, PATH, -)."),
+    Setting("analyzer", "offline", "Analyzer: offline (deterministic rules, no network) or anthropic."),
+    Setting("model", "claude-sonnet-4-5", "Model name for the anthropic analyzer."),
+    Setting("grouping", "seed", "Grouping strategy: seed (SPEC's rules only) or mined (template mining)."),
+    Setting("window", "24h", "Length of the current window evaluated for anomalies (e.g. 24h, 90m, 2d)."),
+    Setting("baseline_days", 7, "Days of history before the window that form the baseline."),
+    Setting("recent_ttl", "6h", "How long a `recent` analysis is reused."),
+    Setting("pattern_ttl", "7d", "How long a long-term `pattern` analysis is reused."),
+    Setting("max_line_bytes", 65536, "Lines longer than this are truncated (and counted)."),
+    Setting("samples", 3, "Redacted sample messages kept per signature in the prompt."),
+    Setting("prices", {}, "Price table: {model: {input: USD/Mtok, output: USD/Mtok}} (config file only)."),
+    Setting("category_routes", {}, "Extra/overriding routes: {category: [bucket, owner]} (config file only)."),
+    Setting("extra_rules", [], "Extra normalization rules: [{name, pattern, placeholder}] (config file only)."),
+    Setting("fields", {}, "JSON Lines field names: {message: 'msg', customer: 'tenant', …} (config file only)."),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str | int | float) -> timedelta:
+    """`24h`, `90m`, `7d`, `3600` (seconds) → timedelta; anything else is a ConfigError."""
+    if isinstance(text, int | float):
+        return timedelta(seconds=float(text))
+    match = _DURATION.match(text)
+    if not match:
+        raise ConfigError(f"invalid duration {text!r}: use a number with s, m, h, d or w (e.g. 24h)")
+    value, unit = float(match.group(1)), match.group(2) or "s"
+    return timedelta(**{_UNITS[unit]: value})
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = "errorsift.db"
+    source: str = ""
+    analyzer: str = "offline"
+    model: str = "claude-sonnet-4-5"
+    grouping: str = "seed"
+    window: str = "24h"
+    baseline_days: int = 7
+    recent_ttl: str = "6h"
+    pattern_ttl: str = "7d"
+    max_line_bytes: int = 65536
+    samples: int = 3
+    prices: dict[str, Any] = field(default_factory=dict)
+    category_routes: dict[str, Any] = field(default_factory=dict)
+    extra_rules: list[dict[str, str]] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+    config_file: str = ""  # which file was read, for the run log
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """CLI flags: only the ones given (not None) override."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    @property
+    def window_delta(self) -> timedelta:
+        return parse_duration(self.window)
+
+    @property
+    def recent_ttl_delta(self) -> timedelta:
+        return parse_duration(self.recent_ttl)
+
+    @property
+    def pattern_ttl_delta(self) -> timedelta:
+        return parse_duration(self.pattern_ttl)
+
+
+def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
+    if isinstance(setting.default, bool):
+        return str(raw).lower() in {"1", "true", "yes", "on"}
+    if isinstance(setting.default, int):
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{origin}: {setting.name} must be an integer, got {raw!r}") from None
+    if isinstance(setting.default, dict | list) and not isinstance(raw, type(setting.default)):
+        raise ConfigError(f"{origin}: {setting.name} must be a {type(setting.default).__name__}")
+    return raw
+
+
+def find_config_file(explicit: str | None = None) -> Path | None:
+    candidate = explicit or os.environ.get("ERRORSIFT_CONFIG")
+    if candidate:
+        path = Path(candidate)
+        if not path.is_file():
+            raise ConfigError(f"config file {candidate} does not exist")
+        return path
+    default = Path("errorsift.toml")
+    return default if default.is_file() else None
+
+
+def load_settings(config: str | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Defaults, then the config file, then ERRORSIFT_* environment variables."""
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    path = find_config_file(config)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        section = data.get("errorsift", data)
+        for key, raw in section.items():
+            if key not in _BY_NAME:
+                raise ConfigError(f"{path}: unknown setting {key!r} (see docs/configuration.md)")
+            values[key] = _coerce(_BY_NAME[key], raw, str(path))
+        values["config_file"] = str(path)
+    for setting in SETTINGS:
+        if isinstance(setting.default, dict | list):
+            continue
+        if setting.env_var in env:
+            values[setting.name] = _coerce(setting, env[setting.env_var], setting.env_var)
+    known = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in values.items() if k in known})
