@@ -85,6 +85,11 @@ class RunResult:
         return {"run": self.report, "patterns": [p.as_dict() for p in self.patterns]}
 
 
+def _named(per_customer: dict[str, int]) -> frozenset[str]:
+    """Customers that have a name: events without a tenant count as occurrences, not as a customer."""
+    return frozenset(c for c in per_customer if c)
+
+
 def window_hours(at: datetime, window: timedelta, baseline_days: int) -> tuple[int, int, int]:
     """(baseline start, window start, window end) as epoch hours.
 
@@ -169,10 +174,8 @@ class Pipeline:
 
         anomalies: dict[str, Anomaly] = {}
         for key, per_customer in current.items():
-            days = [
-                DayCount(sum(c.values()), frozenset(c)) for c in daily.get(key, {}).values() if sum(c.values()) > 0
-            ]
-            anomalies[key] = classify(sum(per_customer.values()), per_customer, baseline_from_days(days))
+            days = [DayCount(sum(c.values()), _named(c)) for c in daily.get(key, {}).values() if sum(c.values()) > 0]
+            anomalies[key] = classify(sum(per_customer.values()), _named(per_customer), baseline_from_days(days))
 
         meter = self._analyze(run_id, current, rows, anomalies)
         log(
@@ -262,7 +265,7 @@ class Pipeline:
                 signature=key,
                 error_type=row.get("error_type", ""),
                 occurrences=sum(current[key].values()),
-                customers_affected=len(current[key]),
+                customers_affected=len(_named(current[key])),
                 normalized=(row.get("template") or row.get("normalized", ""))[:400],
                 samples=tuple(row.get("samples", [])[: self.config.samples]),
             )
@@ -328,11 +331,11 @@ class Pipeline:
                     error_type=row.get("error_type", ""),
                     service=row.get("service", ""),
                     occurrences=occurrences,
-                    customers=sorted(per_customer),
+                    customers=sorted(_named(per_customer)),
                     anomaly=anomaly,
                     triage=apply_noise(routed, rule, anomaly),
                     analysis=analysis,
-                    why_flagged=why_flagged(anomaly, occurrences, len(per_customer), self.config.baseline_days),
+                    why_flagged=why_flagged(anomaly, occurrences, len(_named(per_customer)), self.config.baseline_days),
                 )
             )
         patterns.sort(

@@ -260,6 +260,17 @@ class StoreConn:
         ).first()
         return None if row is None else CachedAnalysis(dict(row[0]), row[1], row[2], row[3])
 
+    def analyses_for(self, keys: Sequence[str], analysis_type: str) -> dict[str, CachedAnalysis]:
+        a = t.analyses.c
+        out: dict[str, CachedAnalysis] = {}
+        for chunk in _chunks(list(keys)):
+            query = select(a.signature, a.analysis, a.analyzer, a.created_at, a.prompt).where(
+                and_(a.signature.in_(chunk), a.analysis_type == analysis_type)
+            )
+            for key, analysis, analyzer, created_at, prompt in self.conn.execute(query):
+                out[key] = CachedAnalysis(dict(analysis), analyzer, created_at, prompt)
+        return out
+
     def save_analysis(
         self, key: str, analysis_type: str, analysis: dict[str, Any], analyzer: str, created_at: datetime, prompt: str
     ) -> None:

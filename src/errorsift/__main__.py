@@ -1,0 +1,3 @@
+from errorsift.cli import main
+
+main()

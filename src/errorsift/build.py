@@ -1,0 +1,83 @@
+"""Assembling the parts a run needs from settings: the one place that knows every adapter."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from errorsift.analysis.base import Analyzer
+from errorsift.analysis.cache import CachePolicy
+from errorsift.errors import ConfigError
+from errorsift.pipeline import RunConfig
+from errorsift.settings import Settings
+from errorsift.signatures.base import Grouper, Rule
+from errorsift.signatures.redact import Redactor
+from errorsift.signatures.seed import SeedNormalizer
+from errorsift.store.store import Store
+from errorsift.triage import DEFAULT_CATEGORY_ROUTES
+
+ANALYZERS = ("offline", "anthropic")
+GROUPINGS = ("seed", "mined")
+
+
+def extra_rules(settings: Settings) -> list[Rule]:
+    rules = []
+    for i, row in enumerate(settings.extra_rules):
+        try:
+            rule = Rule(row.get("name", f"extra_{i}"), row["pattern"], row["placeholder"])
+            rule.compiled()
+        except (KeyError, re.error) as exc:
+            raise ConfigError(f"extra_rules[{i}]: needs a valid `pattern` and a `placeholder` ({exc})") from None
+        rules.append(rule)
+    return rules
+
+
+def make_grouper(settings: Settings, store: Store | None) -> Grouper:
+    """The configured grouping strategy, with its learned state reloaded from the store."""
+    if settings.grouping == "seed":
+        return SeedNormalizer(extra_rules(settings))
+    if settings.grouping == "mined":
+        from errorsift.signatures.mined import MinedGrouper
+
+        state = None
+        if store is not None:
+            with store.read() as conn:
+                state = conn.grouping_state(MinedGrouper.strategy_id)
+        return MinedGrouper.from_state(state) if state else MinedGrouper()
+    raise ConfigError(f"unknown grouping {settings.grouping!r}: choose one of {', '.join(GROUPINGS)}")
+
+
+def make_redactor(settings: Settings) -> Callable[[str], tuple[str, dict[str, int]]]:
+    return Redactor().redact_with_counts
+
+
+def make_analyzer(settings: Settings) -> Analyzer:
+    if settings.analyzer == "offline":
+        from errorsift.analysis.offline import OfflineAnalyzer
+
+        return OfflineAnalyzer()
+    if settings.analyzer == "anthropic":
+        from errorsift.analysis.anthropic_analyzer import AnthropicAnalyzer
+        from errorsift.analysis.pricing import PriceTable
+
+        return AnthropicAnalyzer(model=settings.model, prices=PriceTable(settings.prices))
+    raise ConfigError(f"unknown analyzer {settings.analyzer!r}: choose one of {', '.join(ANALYZERS)}")
+
+
+def run_config(settings: Settings, at: datetime | None) -> RunConfig:
+    routes = dict(DEFAULT_CATEGORY_ROUTES)
+    for category, target in settings.category_routes.items():
+        if not (isinstance(target, list | tuple) and len(target) == 2):
+            raise ConfigError(f"category_routes.{category} must be [bucket, owner]")
+        routes[category.lower()] = (str(target[0]), str(target[1]))
+    if settings.baseline_days < 1:
+        raise ConfigError("baseline_days must be at least 1")
+    return RunConfig(
+        at=at,
+        window=settings.window_delta,
+        baseline_days=settings.baseline_days,
+        cache=CachePolicy(recent_ttl=settings.recent_ttl_delta, pattern_ttl=settings.pattern_ttl_delta),
+        category_routes=routes,
+        samples=settings.samples,
+    )

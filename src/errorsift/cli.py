@@ -1,0 +1,392 @@
+"""The `errorsift` command: parse, call the library, render (rich for people, --json for machines)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from errorsift import __version__
+from errorsift.build import GROUPINGS, make_analyzer, make_grouper, make_redactor, run_config
+from errorsift.errors import ConfigError, ErrorsiftError
+from errorsift.settings import Settings, load_settings
+from errorsift.store.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+err = Console(stderr=True)
+out = Console()
+
+
+def friendly_errors(func: F) -> F:
+    """Expected failures become one line on stderr and exit code 2; no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ErrorsiftError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_at(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--at {value!r} is not an ISO 8601 time (e.g. 2026-11-20T06:00:00Z)") from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="errorsift")
+@click.option("--config", "config_path", metavar="PATH", help="Config file (else ERRORSIFT_CONFIG, ./errorsift.toml).")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Turn a fleet's raw production errors into a short, owned list of patterns that matter.
+
+    \b
+    Example:
+      errorsift demo
+      errorsift run --source errors.jsonl --at 2026-11-20T06:00:00Z
+    """
+    ctx.obj = {"config": config_path}
+
+
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
+    try:
+        return load_settings(ctx.obj.get("config")).with_overrides(**overrides)
+    except ErrorsiftError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
+db_option = click.option("--db", metavar="URL", help="Database URL or SQLite path (env ERRORSIFT_DB).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
+
+
+def _step_printer(enabled: bool) -> Callable[[str, str], None]:
+    started = datetime.now(UTC)
+    names: dict[str, int] = {}
+
+    def log(step: str, detail: str) -> None:
+        if not enabled:
+            return
+        if step not in names:
+            names[step] = len(names) + 1
+        err.print(f"[dim]{started:%H:%M:%S}[/] [bold]Step {names[step]}[/] {step:<10} {detail}", highlight=False)
+
+    return log
+
+
+@main.command()
+@click.option("--source", "source_spec", metavar="SPEC", help="jsonl:PATH, text:PATH, PATH, a glob, a .gz file, or -.")
+@click.option("--at", "at", metavar="ISO", help="End of the current window (default now).")
+@click.option("--window", metavar="DURATION", help="Current window length (default 24h).")
+@click.option("--baseline-days", type=int, help="Days of history for the baseline (default 7).")
+@click.option("--analyzer", type=click.Choice(["offline", "anthropic"]), help="Analyzer (default offline).")
+@click.option("--grouping", type=click.Choice(GROUPINGS), help="Grouping strategy.")
+@db_option
+@json_option
+@click.pass_context
+@friendly_errors
+def run(ctx: click.Context, source_spec: str | None, at: str | None, as_json: bool, **flags: Any) -> None:
+    """Ingest a source, then analyse, flag and route the patterns of the current window.
+
+    \b
+    Example:
+      errorsift run --source errors.jsonl --at 2026-11-20T06:00:00Z --json
+    """
+    settings = settings_from(ctx, **flags)
+    result = run_pipeline(settings, source_spec or settings.source, parse_at(at), verbose=not as_json)
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        render_patterns([p.as_dict() for p in result.patterns])
+
+
+def run_pipeline(settings: Settings, source_spec: str, at: datetime | None, *, verbose: bool) -> Any:
+    from errorsift.pipeline import Pipeline
+    from errorsift.sources.files import open_source
+
+    if not source_spec:
+        raise ConfigError("no source: pass --source PATH (or set `source` in the config file)")
+    log = _step_printer(verbose)
+    if settings.config_file:
+        log("config", f"using {settings.config_file}")
+    store = Store(settings.db)
+    try:
+        source = open_source(source_spec, fields=settings.fields or None)
+        pipeline = Pipeline(
+            store,
+            make_grouper(settings, store),
+            make_redactor(settings),
+            make_analyzer(settings),
+            run_config(settings, at),
+            log,
+        )
+        return pipeline.run(source)
+    finally:
+        store.close()
+
+
+def render_patterns(patterns: list[dict[str, Any]]) -> None:
+    table = Table(title="errorsift — patterns in the current window, most urgent first", show_lines=False)
+    for col in ("#", "flags", "severity", "owner", "occ", "cust", "summary"):
+        table.add_column(col, overflow="fold")
+    for i, p in enumerate(patterns, 1):
+        a = p["anomaly"]
+        flags = " ".join(f for f, on in (("NEW", a["new_signature"]), ("SPIKE", a["spike"]), ("SPREAD", a["spread"])) if on)
+        owner = p["triage"]["bucket"] + (" (suppressed)" if p["triage"]["suppressed"] else "")
+        table.add_row(
+            str(i),
+            flags,
+            p["analysis"].get("severity", ""),
+            owner,
+            str(p["occurrences"]),
+            str(len(p["customers"])),
+            p["analysis"].get("summary", "")[:120],
+        )
+    out.print(table)
+
+
+def _input_lines(messages: tuple[str, ...]) -> Iterator[str]:
+    if messages and messages != ("-",):
+        yield from messages
+        return
+    data = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    yield from data.splitlines()
+
+
+@main.command()
+@click.argument("messages", nargs=-1)
+@db_option
+@click.option("--grouping", type=click.Choice(GROUPINGS), help="Grouping strategy.")
+@json_option
+@click.pass_context
+@friendly_errors
+def signature(ctx: click.Context, messages: tuple[str, ...], as_json: bool, **flags: Any) -> None:
+    """Show the signature of each MESSAGE (or each stdin line, or `-`), as `run` would store it.
+
+    \b
+    Example:
+      echo "Timeout after 30000ms for tenant_id: t-9" | errorsift signature --json
+    """
+    from errorsift.ingest import resolve_key
+
+    settings = settings_from(ctx, **flags)
+    store = Store(settings.db) if Path(settings.db).exists() or "://" in settings.db else None
+    try:
+        grouper = make_grouper(settings, store)
+        aliases: dict[str, str] = {}
+        if store is not None:
+            with store.read() as conn:
+                aliases = conn.aliases()
+    finally:
+        if store is not None:
+            store.close()
+    redact = make_redactor(settings)
+    results = [grouper.sign(redact(line)[0]) for line in _input_lines(messages)]
+    new_aliases = getattr(grouper, "aliases", None)
+    table = {**(new_aliases() if callable(new_aliases) else {}), **aliases}
+    for r in results:
+        key = resolve_key(table, r.key)
+        if as_json:
+            print_json({"signature": key, "normalized": r.normalized, "template": r.template})
+        else:
+            out.print(f"{key}  {r.normalized}", highlight=False, markup=False)
+
+
+@main.command()
+@db_option
+@json_option
+@click.pass_context
+@friendly_errors
+def patterns(ctx: click.Context, as_json: bool, db: str | None) -> None:
+    """The latest run's patterns (the morning cards) as a table.
+
+    \b
+    Example:
+      errorsift patterns --json
+    """
+    from errorsift.views import latest_patterns
+
+    settings = settings_from(ctx, db=db)
+    store = Store(settings.db)
+    try:
+        data = latest_patterns(store)
+    finally:
+        store.close()
+    if as_json:
+        print_json(data)
+    elif data["run"] is None:
+        err.print("no completed run yet: try `errorsift run --source FILE` or `errorsift demo`")
+    else:
+        render_patterns(data["patterns"])
+
+
+@main.group()
+def noise() -> None:
+    """Manage known-noise rules (suppressed unless NEW or spreading to new customers)."""
+
+
+@noise.command("add")
+@click.option("--signature", "key", metavar="KEY", help="Signature key to mark as noise.")
+@click.option("--regex", metavar="PATTERN", help="Regex searched in the normalized text.")
+@click.option("--reason", required=True, help="Why this is benign (shown on the card).")
+@db_option
+@click.pass_context
+@friendly_errors
+def noise_add(ctx: click.Context, key: str | None, regex: str | None, reason: str, db: str | None) -> None:
+    """Add a known-noise rule.
+
+    \b
+    Example:
+      errorsift noise add --regex "during graceful shutdown" --reason "deploy churn"
+    """
+    from errorsift.triage import validate_noise_rule
+
+    if bool(key) == bool(regex):
+        raise ConfigError("give exactly one of --signature KEY or --regex PATTERN")
+    kind, value = ("signature", key) if key else ("regex", regex)
+    assert value is not None
+    try:
+        validate_noise_rule(kind, value)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    store = Store(settings_from(ctx, db=db).db)
+    try:
+        with store.begin() as conn:
+            rule_id = conn.add_noise_rule(kind, value, reason, created_by="cli")
+    finally:
+        store.close()
+    out.print(f"added noise rule {rule_id}: {kind} {value!r} ({reason})", highlight=False, markup=False)
+
+
+@noise.command("list")
+@db_option
+@json_option
+@click.pass_context
+@friendly_errors
+def noise_list(ctx: click.Context, as_json: bool, db: str | None) -> None:
+    """List known-noise rules.
+
+    \b
+    Example:
+      errorsift noise list --json
+    """
+    store = Store(settings_from(ctx, db=db).db)
+    try:
+        with store.read() as conn:
+            rules = conn.noise_rules()
+    finally:
+        store.close()
+    if as_json:
+        print_json([{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rules])
+        return
+    for r in rules:
+        out.print(f"{r['id']:>4}  {r['kind']:<9} {r['value']}  — {r['reason']}", highlight=False, markup=False)
+
+
+@noise.command("remove")
+@click.argument("rule_id", type=int)
+@db_option
+@click.pass_context
+@friendly_errors
+def noise_remove(ctx: click.Context, rule_id: int, db: str | None) -> None:
+    """Remove a known-noise rule by id.
+
+    \b
+    Example:
+      errorsift noise remove 3
+    """
+    store = Store(settings_from(ctx, db=db).db)
+    try:
+        with store.begin() as conn:
+            removed = conn.remove_noise_rule(rule_id)
+    finally:
+        store.close()
+    if not removed:
+        raise ConfigError(f"no noise rule with id {rule_id} (see `errorsift noise list`)")
+    out.print(f"removed noise rule {rule_id}")
+
+
+@main.group()
+def signatures() -> None:
+    """Inspect and merge signatures."""
+
+
+@signatures.command("merge")
+@click.argument("source_key")
+@click.argument("target_key")
+@db_option
+@click.pass_context
+@friendly_errors
+def signatures_merge(ctx: click.Context, source_key: str, target_key: str, db: str | None) -> None:
+    """Merge signature SOURCE_KEY into TARGET_KEY, for good: history moves, future events follow.
+
+    \b
+    Example:
+      errorsift signatures merge 3f2a9c1d0b7e4a55 9b1c2d3e4f5a6b7c
+    """
+    from errorsift.ingest import resolve_key
+
+    store = Store(settings_from(ctx, db=db).db)
+    try:
+        with store.begin() as conn:
+            target = resolve_key(conn.aliases(), target_key)
+            if target == source_key:
+                raise ConfigError(f"{source_key} and {target_key} are already one signature")
+            conn.add_alias(source_key, target, "merged")
+    finally:
+        store.close()
+    out.print(f"merged {source_key} into {target}")
+
+
+@main.command()
+@click.option("--out", "out_dir", default="demo-data", show_default=True, help="Folder for the generated fleet.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same fleet).")
+@click.option("--grouping", type=click.Choice(GROUPINGS), help="Grouping strategy.")
+@db_option
+@json_option
+@click.pass_context
+@friendly_errors
+def demo(ctx: click.Context, out_dir: str, seed: int, as_json: bool, **flags: Any) -> None:
+    """Generate a realistic 40-customer, 8-day fleet and triage it with the offline analyzer.
+
+    \b
+    Example:
+      errorsift demo --db demo.db
+    """
+    from errorsift.demo import generate_fleet
+
+    flags["db"] = flags.get("db") or str(Path(out_dir) / "demo.db")
+    settings = settings_from(ctx, analyzer="offline", **flags)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    path = folder / "fleet.jsonl"
+    manifest = generate_fleet(path, seed=seed, end=at)
+    if not as_json:
+        err.print(f"generated {manifest.events:,} events for {manifest.customers} customers in {path}", highlight=False)
+    result = run_pipeline(settings, str(path), at, verbose=not as_json)
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        render_patterns([p.as_dict() for p in result.patterns])
+        err.print(f"database: {settings.db}  (errorsift patterns --db {settings.db})", highlight=False)

@@ -1,0 +1,442 @@
+"""Redaction: the first thing every raw log line goes through.
+
+Log lines are attacker-controlled and full of secrets and PII, so redaction runs before
+normalization, storage or any model call, and it fails closed: if it ever cannot finish, the
+whole line becomes ``<unredactable>`` rather than passing through in clear.
+
+Covered (placeholder in brackets; counts are reported per rule name):
+
+- PEM private key blocks, multi-line or with escaped ``\\n`` (``<pem>``)
+- JWTs (``<jwt>``); ``Authorization:`` header values and bare ``Bearer xxx`` (``<auth>``; the
+  scheme word is kept); URL userinfo (``https://<auth>@host``)
+- vendor credentials: AWS access key ids (``<aws_key>``) and secret keys after an
+  ``aws_secret_access_key``-ish key (``<aws_secret>``); GitHub, GitLab, npm, Slack (tokens and
+  webhook paths), Stripe, SendGrid, Google (``AIza``, ``ya29.``, ``GOCSPX-``), Anthropic and
+  OpenAI keys (``<api_key>``)
+- ``Cookie:``/``Set-Cookie:`` values and session ids (``JSESSIONID=``, ``session_id=`` …)
+  (``<session>``)
+- values of secret-named keys (``password``, ``passwd``, ``pwd``, ``secret``, ``token``,
+  ``api_key``, ``client_secret`` …, also with a prefix such as ``db_password``) in ``k=v``,
+  ``k => v``, ``"k": "v"``, ``k:v`` and query-string forms: the key stays, the value becomes
+  ``<secret>``. In the prose-like ``key: value`` form (a space after the colon) only a value that
+  looks like a credential (a digit, a symbol, mixed case, ``_`` or 16+ chars) is taken, so
+  ``invalid token: expired`` keeps its shape words.
+- emails (``<email>``), IPv6 and IPv4 (``<ip>``; a 5-part ``1.2.3.4.5`` is a version, not an
+  IP), US SSNs (``<ssn>``), payment cards of 13–19 digits with optional spaces/dashes that pass
+  Luhn and a card-network prefix (``<card>``), IBANs that pass mod-97 (``<iban>``), and
+  *formatted* phone numbers only: a leading ``+``, ``(555)`` or ``555-123-4567`` (``<phone>``).
+  A plain digit run such as an order id is never a phone: downstream the seed turns it into
+  ``[ID]``, and ``user_id: 42`` must still become ``[USER_ID]``.
+
+All rules are compiled into one regex of named alternatives, scanned left to right. Why order
+matters: at any position the earliest match wins, and among rules that match at the *same*
+position the first in ``REDACTION_RULES`` wins. So the specific rule precedes the general one:
+``aws_secret_access_key=`` must be tried before the generic ``*key=`` rule, ``sk-ant-`` before
+``sk-``, ``Cookie:``/session keys before ``*token=``, an SSN before a phone. A rule whose
+validator rejects the text (a Luhn-invalid card) leaves it unchanged; the scan continues after it.
+
+Rule conventions: a group named ``value`` or ``value_*`` marks the only part replaced (the rest
+of the match, e.g. the key, is kept); a value that already is a placeholder is left alone, which
+makes redaction idempotent. Patterns start at the beginning of a run (a look-behind) so a huge
+line costs linear time. A cheap trigger pre-check skips the big regex for most clean lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from errorsift.signatures.base import Rule
+
+__all__ = ["REDACTION_RULES", "TRIGGERS", "VALIDATORS", "Redactor", "redact"]
+
+# A validator sees the text of the part to replace and returns the span (relative to it) that is
+# really sensitive, or None to leave the text as it is.
+Validator = Callable[[str], "tuple[int, int] | None"]
+
+UNREDACTABLE = "<unredactable>"
+
+# --- building blocks -------------------------------------------------------------------------
+
+_KV_STOP = r"""\s"'`&,;)\]}\\"""  # what ends an unquoted value
+_BARE_VALUE = rf"[^{_KV_STOP}]+"
+# In the prose-like ``key: value`` form only values that look like credentials are taken.
+_SECRETISH = rf"(?=[^{_KV_STOP}]*(?:\d|[!#$%*+/=@^|~<>_]|(?-i:[a-z][A-Z]))|[^{_KV_STOP}]{{16}})"
+
+
+def _kv(keys: str) -> str:
+    """Pattern for ``key <sep> value`` where only the value (group ``value_*``) is replaced."""
+    return (
+        rf"""(?<![\w.-])(?:{keys})\\?["']?"""
+        r"""(?:[ \t]*(?:=>|[=:])[ \t]*\\?["'](?P<value_q>(?:[^"'\\\r\n]|\\[^"'\r\n])+)"""  # quoted
+        rf"""|[ \t]*=>?[ \t]*(?P<value_b>{_BARE_VALUE})"""  # k=v, k = v, k => v
+        rf"""|:(?P<value_c>{_BARE_VALUE})"""  # k:v (structured, no space)
+        rf"""|[ \t]*:[ \t]+{_SECRETISH}(?P<value_s>{_BARE_VALUE}))"""  # k: v (prose-like)
+    )
+
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = rf"(?:{_OCTET}\.){{3}}{_OCTET}"
+_H = r"[0-9A-Fa-f]{1,4}"
+_IPV6 = (
+    r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)(?=[0-9A-Fa-f:.]*\d)(?:"
+    rf"(?:(?:{_H}:){{1,6}}:?|::(?:{_H}:){{0,5}}){_IPV4}"
+    rf"|(?:{_H}:){{7}}{_H}"
+    rf"|(?:{_H}:){{1,6}}:{_H}"
+    rf"|(?:{_H}:){{1,5}}(?::{_H}){{1,2}}"
+    rf"|(?:{_H}:){{1,4}}(?::{_H}){{1,3}}"
+    rf"|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}"
+    rf"|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
+    rf"|{_H}:(?::{_H}){{1,6}}"
+    rf"|:(?::{_H}){{1,7}}"
+    rf"|(?:{_H}:){{1,7}}:"
+    r")(?![\w:]|\.\d)"
+)
+
+_AUTH_SCHEMES = r"Bearer|Basic|Digest|Token|Bot|ApiKey|SSWS|GenieKey|Negotiate|NTLM|AWS4-HMAC-SHA256"
+_TOKEN_CHARS = r"[A-Za-z0-9._~+/-]"
+
+# --- the rules, in priority order (see the module docstring) ---------------------------------
+
+REDACTION_RULES: tuple[Rule, ...] = (
+    Rule(
+        "pem",
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:[A-Za-z0-9+/=\s:,.]|\\[rnt]|-(?!----END))*+"
+        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?",
+        "<pem>",
+    ),
+    Rule(
+        "jwt",
+        r"(?<![\w-])eyJ[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+(?:\.[A-Za-z0-9_-]++){0,2}",
+        "<jwt>",
+    ),
+    Rule(
+        "auth_header",
+        r"""(?<![\w-])(?:proxy-)?authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?"""
+        rf"(?:(?:(?:{_AUTH_SCHEMES})[ \t]+)(?P<value>[^\s\"'\\,;]+)|{_SECRETISH}(?P<value_bare>[^\s\"'\\,;]+))",
+        "<auth>",
+        re.IGNORECASE,
+    ),
+    Rule(
+        "bearer",
+        r"(?<![\w-])(?:[Bb]earer|Basic)[ \t]+(?P<value>"
+        rf"(?={_TOKEN_CHARS}*(?:\d|[a-z][A-Z]|=)){_TOKEN_CHARS}{{8,}}=*|{_TOKEN_CHARS}{{20,}}=*)",
+        "<auth>",
+    ),
+    Rule(
+        "url_userinfo",
+        r"""(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}://(?P<value>[^\s/?#"'<>\\]+)@""",
+        "<auth>",
+    ),
+    Rule(
+        "slack_webhook",
+        r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<value>[A-Za-z0-9_/-]+)",
+        "<api_key>",
+    ),
+    Rule(
+        "aws_secret",
+        _kv(r"[\w.-]*?(?:aws_?secret(?:_?access)?_?key|secret_?access_?key)"),
+        "<aws_secret>",
+        re.IGNORECASE,
+    ),
+    Rule(
+        "cookie",
+        r"""(?<![\w-])(?:set-)?cookie\\?["']?[ \t]*[:=][ \t]*\\?["']?"""
+        r"""(?=[^\r\n"'\\;]*=)(?P<value>[^\r\n"'\\]+)""",
+        "<session>",
+        re.IGNORECASE,
+    ),
+    Rule(
+        "session",
+        _kv(r"[\w.-]*?(?:jsessionid|phpsessid|sess(?:ion)?[_.-]?id|session[_-]?(?:token|key)|session|sid)"),
+        "<session>",
+        re.IGNORECASE,
+    ),
+    Rule(
+        "secret_value",
+        _kv(
+            r"[\w.-]*?(?:passw(?:or)?d|passphrase|pwd|secret|token|credentials?|signature"
+            r"|api[_-]?key|(?:access|secret|private|signing|encryption|auth|master|client)[_-]?key)"
+        ),
+        "<secret>",
+        re.IGNORECASE,
+    ),
+    Rule(
+        "aws_key",
+        r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+        "<aws_key>",
+    ),
+    Rule(
+        "github",
+        r"(?<![\w-])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{30,255})(?!\w)",
+        "<api_key>",
+    ),
+    Rule("gitlab", r"(?<![\w-])glpat-[A-Za-z0-9_-]{20,}", "<api_key>"),
+    Rule("npm", r"(?<![\w-])npm_[A-Za-z0-9]{36}(?!\w)", "<api_key>"),
+    Rule("slack_token", r"(?<![\w-])(?:xox[abposrce]|xapp)-[A-Za-z0-9-]{10,}", "<api_key>"),
+    Rule("stripe", r"(?<![\w-])(?:(?:sk|rk|pk)_(?:live|test)|whsec)_[A-Za-z0-9]{10,}", "<api_key>"),
+    Rule("sendgrid", r"(?<![\w-])SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", "<api_key>"),
+    Rule(
+        "google",
+        r"(?<![\w-])(?:AIza[0-9A-Za-z_-]{35}(?![\w-])|ya29\.[0-9A-Za-z_-]{20,}|GOCSPX-[0-9A-Za-z_-]{20,})",
+        "<api_key>",
+    ),
+    Rule("anthropic", r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}", "<api_key>"),
+    Rule(
+        "openai",
+        r"(?<![\w-])sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}",
+        "<api_key>",
+    ),
+    Rule("email", r"(?<![\w.%+-])[\w.%+-]+@(?:[\w-]+\.)+[^\W\d_]{2,}(?![\w-])", "<email>"),
+    Rule("ipv6", _IPV6, "<ip>"),
+    Rule("ipv4", rf"(?<![\w.]){_IPV4}(?!\w|\.\d)", "<ip>"),
+    Rule(
+        "ssn",
+        r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])",
+        "<ssn>",
+    ),
+    Rule(
+        "card",
+        r"(?<![\d.])(?:\d{13,19}|\d{4}(?:[ -]\d{3,6}+){2,6}+)(?!\d|\.\d)",
+        "<card>",
+    ),
+    Rule(
+        "iban",
+        r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])",
+        "<iban>",
+    ),
+    Rule(
+        "phone",
+        r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)?(?:[ .-]?\d{1,5}+){1,5}+(?!\d)"
+        r"|(?<![\w(])\(\d{3}\)[ .-]?\d{3}[ .-]?\d{4}(?!\d)"
+        r"|(?<![\w.-])\d{3}[.-]\d{3}[.-]\d{4}(?![\w-]|\.\d)",
+        "<phone>",
+    ),
+)
+
+# Cheap necessary conditions, one per built-in rule: a line none of them hits cannot match the
+# rule, so the big regex is skipped. Lower-case literals are searched in the lower-cased line.
+TRIGGERS: Mapping[str, tuple[str, ...]] = {
+    "pem": ("-----begin",),
+    "jwt": ("eyj",),
+    "auth_header": ("authorization",),
+    "bearer": ("bearer", "basic"),
+    "url_userinfo": ("@",),
+    "slack_webhook": ("hooks.slack.com",),
+    "aws_secret": ("secret",),
+    "cookie": ("cookie",),
+    "session": ("sess", r"re:(?i:sid)\\?[\"']?[ \t]*[=:]"),
+    "secret_value": (
+        *("passw", "passphrase", "pwd", "secret", "token", "credential", "signature", "_key", "-key"),
+        *(f"{w}key" for w in ("api", "access", "secret", "private", "signing", "encryption", "auth")),
+        *(f"{w}key" for w in ("master", "client")),
+    ),
+    "aws_key": ("akia", "asia", "abia", "acca", "agpa", "aida", "aipa", "anpa", "anva", "apka", "aroa"),
+    "github": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "gitlab": ("glpat-",),
+    "npm": ("npm_",),
+    "slack_token": ("xox", "xapp-"),
+    "stripe": ("_live_", "_test_", "whsec_"),
+    "sendgrid": ("sg.",),
+    "google": ("aiza", "ya29.", "gocspx-"),
+    "anthropic": ("sk-",),
+    "openai": ("sk-",),
+    "email": ("@",),
+    "ipv6": ("::", r"re:(?:[0-9A-Fa-f]{1,4}:){7}"),
+    "ipv4": (r"re:\d\.\d{1,3}\.\d{1,3}\.\d",),
+    "ssn": (r"re:\d{3}-\d\d-\d{4}",),
+    "card": (r"re:\d{4}[ -]?\d{3}",),
+    "iban": (r"re:[A-Z]{2}\d\d ?[A-Z0-9]{4}",),
+    "phone": (r"re:\+\d", r"re:\(\d{3}\)", r"re:\d{3}[.-]\d{3}[.-]\d{4}"),
+}
+
+# --- validators --------------------------------------------------------------------------------
+
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _card_ok(digits: str) -> bool:
+    """13–19 digits, a card-network prefix (so epoch-ms and snowflake ids starting with 1 are
+    not cards), and the Luhn checksum."""
+    if not 13 <= len(digits) <= 19:
+        return False
+    first = digits[0]
+    if first == "3":
+        network = digits[1] in "0456789"
+    elif first == "2":
+        network = 2221 <= int(digits[:4]) <= 2720
+    else:
+        network = first in "456"
+    return network and _luhn_ok(digits)
+
+
+def _validate_card(text: str) -> tuple[int, int] | None:
+    """The leftmost-longest run of whole digit groups that is a card: ``2024 4111 1111 1111 1111``
+    (a year before the card) redacts only the card."""
+    groups = [(m.start(), m.end()) for m in _DIGIT_RUN.finditer(text)]
+    for i in range(len(groups)):
+        for j in range(len(groups) - 1, i - 1, -1):
+            digits = "".join(text[s:e] for s, e in groups[i : j + 1])
+            if _card_ok(digits):
+                return groups[i][0], groups[j][1]
+    return None
+
+
+def _iban_ok(compact: str) -> bool:
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+def _validate_iban(text: str) -> tuple[int, int] | None:
+    """mod-97; also tries shorter prefixes at spaces, since the pattern may have eaten an
+    upper-case word after a spaced IBAN (``DE89 3704 … 00 FAILED``)."""
+    ends = [len(text), *(i for i in range(len(text) - 1, 0, -1) if text[i] == " ")]
+    for end in ends:
+        if _iban_ok(text[:end].replace(" ", "")):
+            return 0, end
+    return None
+
+
+def _validate_phone(text: str) -> tuple[int, int] | None:
+    """A phone number has 7–15 digits (E.164); ``+30000`` is an offset, not a phone."""
+    count = sum(ch.isdigit() for ch in text)
+    return (0, len(text)) if 7 <= count <= 15 else None
+
+
+VALIDATORS: Mapping[str, Validator] = {
+    "card": _validate_card,
+    "iban": _validate_iban,
+    "phone": _validate_phone,
+}
+
+# --- the redactor ----------------------------------------------------------------------------
+
+_INLINE_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"), (re.ASCII, "a"))
+_GROUP_DEF = re.compile(r"(?<!\\)\(\?P<(\w+)>")
+_GROUP_REF = re.compile(r"(?<!\\)\(\?P=(\w+)\)")
+_NUMBERED_BACKREF = re.compile(r"(?<!\\)(?:\\\\)*\\[1-9]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    name: str
+    placeholder: str
+    value_groups: tuple[str, ...]
+    validator: Validator | None
+
+
+def _embed(index: int, rule: Rule) -> tuple[str, tuple[str, ...]]:
+    """One rule as a uniquely named alternative; its own group names get the rule's prefix."""
+    if _NUMBERED_BACKREF.search(rule.pattern):
+        raise ValueError(f"redaction rule {rule.name!r}: use named groups, not numbered backreferences")
+    re.compile(rule.pattern, rule.flags)  # a bad rule fails here, naming itself
+    prefix = f"r{index}_"
+    body = _GROUP_DEF.sub(lambda m: f"(?P<{prefix}{m.group(1)}>", rule.pattern)
+    body = _GROUP_REF.sub(lambda m: f"(?P={prefix}{m.group(1)})", body)
+    flags = "".join(letter for flag, letter in _INLINE_FLAGS if rule.flags & flag)
+    if flags:
+        body = f"(?{flags}:{body})"
+    names = re.compile(rule.pattern, rule.flags).groupindex
+    values = tuple(prefix + n for n in names if n == "value" or n.startswith("value_"))
+    return f"(?P<r{index}>{body})", values
+
+
+def _trigger_regex(triggers: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(t[3:] for t in triggers))
+
+
+class Redactor:
+    """Replaces secrets and PII with typed placeholders; compiled once, safe on any text.
+
+    ``extra_rules`` (user configuration) are tried before the built-ins at the same position, so
+    a user can claim a format more precisely; a line is always scanned when extra rules exist
+    and one of them could match.
+    """
+
+    def __init__(self, extra_rules: Iterable[Rule] = ()) -> None:
+        extra = tuple(extra_rules)
+        self.rules: tuple[Rule, ...] = (*extra, *REDACTION_RULES)
+        parts: list[str] = []
+        self._specs: list[_Compiled] = []
+        for i, rule in enumerate(self.rules):
+            body, values = _embed(i, rule)
+            parts.append(body)
+            self._specs.append(_Compiled(rule.name, rule.placeholder, values, VALIDATORS.get(rule.name)))
+        self._regex = re.compile("|".join(parts))
+        self._placeholders = frozenset(r.placeholder for r in self.rules)
+        triggers = [t for r in REDACTION_RULES for t in TRIGGERS[r.name]]
+        self._literals = tuple(sorted({t for t in triggers if not t.startswith("re:")}))
+        self._shapes = _trigger_regex(sorted({t for t in triggers if t.startswith("re:")}))
+        self._extra = re.compile("|".join(f"(?:{_embed(i, r)[0]})" for i, r in enumerate(extra))) if extra else None
+
+    def _may_match(self, text: str) -> bool:
+        """False only when no rule can match: the cheap path for clean lines."""
+        if self._extra is not None and self._extra.search(text):
+            return True
+        lowered = text.lower()
+        for literal in self._literals:
+            if literal in lowered:
+                return True
+        return self._shapes.search(text) is not None
+
+    def redact_with_counts(self, text: str) -> tuple[str, dict[str, int]]:
+        """The redacted text and how many values each rule replaced (summed in run reports)."""
+        counts: dict[str, int] = {}
+        try:
+            if not self._may_match(text):
+                return text, counts
+            specs = self._specs
+
+            def replace(m: re.Match[str]) -> str:
+                name = m.lastgroup or ""
+                spec = specs[int(name[1:])]
+                start, end = m.span(name)
+                vstart, vend = start, end
+                for group in spec.value_groups:
+                    s, e = m.span(group)
+                    if s >= 0:
+                        vstart, vend = s, e
+                        break
+                value = text[vstart:vend]
+                if value in self._placeholders:
+                    return m.group(name)
+                if spec.validator is not None:
+                    span = spec.validator(value)
+                    if span is None:
+                        return m.group(name)
+                    vstart, vend = vstart + span[0], vstart + span[1]
+                counts[spec.name] = counts.get(spec.name, 0) + 1
+                return text[start:vstart] + spec.placeholder + text[vend:end]
+
+            return self._regex.sub(replace, text), counts
+        except Exception:  # fail closed: never let an unredacted line through
+            return UNREDACTABLE, {"unredactable": 1}
+
+    def redact(self, text: str) -> str:
+        """The redacted text."""
+        return self.redact_with_counts(text)[0]
+
+
+_DEFAULT: Redactor | None = None
+
+
+def redact(text: str) -> str:
+    """Redact with the built-in rules (a module-level Redactor, compiled on first use)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Redactor()
+    return _DEFAULT.redact(text)
