@@ -27,8 +27,20 @@ def info(count: int = 1, sample: str = "x") -> SignatureInfo:
 
 def test_migrations_create_every_table_and_use_wal(store):
     names = set(inspect(store.engine).get_table_names())
-    assert {"runs", "signatures", "hourly_counts", "seen_events", "analyses", "model_calls", "triage_results",
-            "noise_rules", "grouping_state", "signature_aliases", "checkpoints", "alembic_version"} <= names
+    assert {
+        "runs",
+        "signatures",
+        "hourly_counts",
+        "seen_events",
+        "analyses",
+        "model_calls",
+        "triage_results",
+        "noise_rules",
+        "grouping_state",
+        "signature_aliases",
+        "checkpoints",
+        "alembic_version",
+    } <= names
     with store.read() as conn:
         assert conn.conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 

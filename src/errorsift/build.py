@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from errorsift.analysis.base import Analyzer
 from errorsift.analysis.cache import CachePolicy
 from errorsift.errors import ConfigError
 from errorsift.pipeline import RunConfig
-from errorsift.settings import Settings
+from errorsift.settings import Settings, parse_duration
 from errorsift.signatures.base import Grouper, Rule
 from errorsift.signatures.redact import Redactor
 from errorsift.signatures.seed import SeedNormalizer
+from errorsift.sources.base import Source
 from errorsift.store.store import Store
 from errorsift.triage import DEFAULT_CATEGORY_ROUTES
 
@@ -63,6 +64,36 @@ def make_analyzer(settings: Settings) -> Analyzer:
 
         return AnthropicAnalyzer(model=settings.model, prices=PriceTable(settings.prices))
     raise ConfigError(f"unknown analyzer {settings.analyzer!r}: choose one of {', '.join(ANALYZERS)}")
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def open_configured_source(settings: Settings, spec: str, store: Store, now: datetime) -> Source:
+    """`datadog` pulls from the last committed watermark (minus the overlap) up to now; the first
+    run backfills the baseline window. Anything else is a file, glob or stdin spec."""
+    if spec != "datadog":
+        from errorsift.sources.files import open_source
+
+        return open_source(spec, fields=settings.fields or None)
+    from errorsift.sources.datadog import DatadogConfig, DatadogSource
+
+    config = DatadogConfig(
+        query=settings.datadog_query,
+        indexes=_csv(settings.datadog_indexes) or None,
+        customer_keys=_csv(settings.datadog_customer_keys),
+        max_events=settings.datadog_max_events,
+    )
+    if settings.datadog_url:
+        config.url = settings.datadog_url
+    with store.read() as conn:
+        watermark = conn.checkpoint(DatadogSource.name)
+    if watermark is None:
+        since = now - settings.window_delta - timedelta(days=settings.baseline_days)
+    else:
+        since = watermark - parse_duration(settings.datadog_overlap)
+    return DatadogSource(config, since, now)
 
 
 def run_config(settings: Settings, at: datetime | None) -> RunConfig:

@@ -15,7 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from errorsift import __version__
-from errorsift.build import GROUPINGS, make_analyzer, make_grouper, make_redactor, run_config
+from errorsift.build import (
+    GROUPINGS,
+    make_analyzer,
+    make_grouper,
+    make_redactor,
+    open_configured_source,
+    run_config,
+)
 from errorsift.errors import ConfigError, ErrorsiftError
 from errorsift.settings import Settings, load_settings
 from errorsift.store.store import Store
@@ -95,7 +102,11 @@ def _step_printer(enabled: bool) -> Callable[[str, str], None]:
 
 
 @main.command()
-@click.option("--source", "source_spec", metavar="SPEC", help="jsonl:PATH, text:PATH, PATH, a glob, a .gz file, or -.")
+@click.option(
+    "--source", "source_spec", metavar="SPEC", help="datadog, jsonl:PATH, text:PATH, PATH, a glob, a .gz file, or -."
+)
+@click.option("--query", "datadog_query", metavar="QUERY", help="Datadog search query (with --source datadog).")
+@click.option("--indexes", "datadog_indexes", metavar="A,B", help="Datadog log indexes (with --source datadog).")
 @click.option("--at", "at", metavar="ISO", help="End of the current window (default now).")
 @click.option("--window", metavar="DURATION", help="Current window length (default 24h).")
 @click.option("--baseline-days", type=int, help="Days of history for the baseline (default 7).")
@@ -122,7 +133,6 @@ def run(ctx: click.Context, source_spec: str | None, at: str | None, as_json: bo
 
 def run_pipeline(settings: Settings, source_spec: str, at: datetime | None, *, verbose: bool) -> Any:
     from errorsift.pipeline import Pipeline
-    from errorsift.sources.files import open_source
 
     if not source_spec:
         raise ConfigError("no source: pass --source PATH (or set `source` in the config file)")
@@ -131,7 +141,7 @@ def run_pipeline(settings: Settings, source_spec: str, at: datetime | None, *, v
         log("config", f"using {settings.config_file}")
     store = Store(settings.db)
     try:
-        source = open_source(source_spec, fields=settings.fields or None)
+        source = open_configured_source(settings, source_spec, store, datetime.now(UTC))
         pipeline = Pipeline(
             store,
             make_grouper(settings, store),
@@ -151,7 +161,9 @@ def render_patterns(patterns: list[dict[str, Any]]) -> None:
         table.add_column(col, overflow="fold")
     for i, p in enumerate(patterns, 1):
         a = p["anomaly"]
-        flags = " ".join(f for f, on in (("NEW", a["new_signature"]), ("SPIKE", a["spike"]), ("SPREAD", a["spread"])) if on)
+        flags = " ".join(
+            f for f, on in (("NEW", a["new_signature"]), ("SPIKE", a["spike"]), ("SPREAD", a["spread"])) if on
+        )
         owner = p["triage"]["bucket"] + (" (suppressed)" if p["triage"]["suppressed"] else "")
         table.add_row(
             str(i),

@@ -1,10 +1,10 @@
 """The errors errorsift raises on purpose; the CLI turns each into one clear line.
 
-    ErrorsiftError
-    ├── ConfigError      a setting is missing or malformed
-    ├── SourceError      a source cannot be read (missing file, Datadog auth, rate-limit budget)
-    ├── StoreError       the database cannot be opened or migrated
-    └── AnalyzerError    a model provider failed after its retries
+ErrorsiftError
+├── ConfigError      a setting is missing or malformed
+├── SourceError      a source cannot be read (missing file, Datadog auth, rate-limit budget)
+├── StoreError       the database cannot be opened or migrated
+└── AnalyzerError    a model provider failed after its retries
 """
 
 from __future__ import annotations

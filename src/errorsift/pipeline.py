@@ -7,6 +7,7 @@ run never pays for it twice; the triage results and the run report commit togeth
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections import Counter
@@ -23,7 +24,7 @@ from errorsift.ingest import Ingestor
 from errorsift.models import Analysis, AnalysisRequest, AnalysisType, Anomaly, Triage
 from errorsift.signatures.base import Grouper
 from errorsift.sources.base import Source
-from errorsift.store.store import Store, StoreConn
+from errorsift.store.store import Store
 from errorsift.triage import DEFAULT_CATEGORY_ROUTES, NoiseRule, apply_noise, matching_noise_rule, route
 
 StepLog = Callable[[str, str], None]
@@ -90,6 +91,12 @@ def _named(per_customer: dict[str, int]) -> frozenset[str]:
     return frozenset(c for c in per_customer if c)
 
 
+def _plain_stats(stats: object) -> dict[str, Any]:
+    """A source's counters as JSON-able data for the run report (pages, 429 waits, partial, …)."""
+    raw = dataclasses.asdict(stats) if dataclasses.is_dataclass(stats) and not isinstance(stats, type) else {}
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in raw.items()}
+
+
 def window_hours(at: datetime, window: timedelta, baseline_days: int) -> tuple[int, int, int]:
     """(baseline start, window start, window end) as epoch hours.
 
@@ -118,7 +125,10 @@ class Pipeline:
         self.config = config or RunConfig()
         self.log = log
 
-    def run(self, source: Source, *, namespace: str = "file") -> RunResult:
+    def run(self, source: Source) -> RunResult:
+        """One run. Event ids are namespaced per kind of source (a Datadog id is unique fleet-wide;
+        a file's ids only among files), so the same events re-read never count twice."""
+        namespace = getattr(source, "id_namespace", "file")
         started = time.perf_counter()
         at = self.config.at or datetime.now(UTC)
         with self.store.begin() as conn:
@@ -151,6 +161,9 @@ class Pipeline:
             state = self.grouper.export_state()
             if state is not None:
                 conn.save_grouping_state(self.grouper.strategy_id, state)
+            watermark = getattr(source, "watermark", None)
+            if callable(watermark):  # committed with the counts: exactly-once across runs
+                conn.save_checkpoint(source.name, watermark())
         stats = ingest.stats
         src = source.stats
         skipped = src.malformed
@@ -180,8 +193,7 @@ class Pipeline:
         meter = self._analyze(run_id, current, rows, anomalies)
         log(
             "cache",
-            f"{meter['cache_hits']} hits, {meter['cache_misses']} misses (TTL recent"
-            f" {self.config.cache.recent_ttl})",
+            f"{meter['cache_hits']} hits, {meter['cache_misses']} misses (TTL recent {self.config.cache.recent_ttl})",
         )
         log(
             "analysis",
@@ -191,8 +203,13 @@ class Pipeline:
         )
         flags = Counter()
         for a in anomalies.values():
-            flags.update(name for name, on in (("new", a.new_signature), ("spike", a.spike), ("spread", a.spread)) if on)
-        log("anomalies", f"{len(anomalies)} active: {flags['new']} NEW, {flags['spike']} SPIKE, {flags['spread']} SPREAD")
+            flags.update(
+                name for name, on in (("new", a.new_signature), ("spike", a.spike), ("spread", a.spread)) if on
+            )
+        log(
+            "anomalies",
+            f"{len(anomalies)} active: {flags['new']} NEW, {flags['spike']} SPIKE, {flags['spread']} SPREAD",
+        )
 
         patterns = self._patterns(current, rows, anomalies, meter["analyses"], noise)
         buckets = Counter(p.triage.bucket for p in patterns)
@@ -226,6 +243,7 @@ class Pipeline:
             "routing": dict(buckets),
             "suppressed": suppressed,
             "redactions": dict(stats.redactions),
+            "source_stats": _plain_stats(src),
             "analyzer": self.analyzer.name,
             "grouping": self.grouper.strategy_id,
         }
@@ -275,7 +293,11 @@ class Pipeline:
                 meter["pending"] += 1
                 with self.store.begin() as conn:
                     conn.record_model_call(
-                        run_id=run_id, signature=key, analysis_type=rtype, model=self.analyzer.name, ok=False,
+                        run_id=run_id,
+                        signature=key,
+                        analysis_type=rtype,
+                        model=self.analyzer.name,
+                        ok=False,
                         error=str(exc),
                     )
                 analyses[key] = Analysis(summary=f"Analysis pending: {exc}"[:200], fallback=True, analyzer="pending")
@@ -288,8 +310,13 @@ class Pipeline:
                 if outcome.model_called:
                     u = outcome.usage
                     conn.record_model_call(
-                        run_id=run_id, signature=key, analysis_type=rtype, model=u.model,
-                        input_tokens=u.input_tokens, output_tokens=u.output_tokens, cost_usd=u.cost_usd,
+                        run_id=run_id,
+                        signature=key,
+                        analysis_type=rtype,
+                        model=u.model,
+                        input_tokens=u.input_tokens,
+                        output_tokens=u.output_tokens,
+                        cost_usd=u.cost_usd,
                     )
             if outcome.model_called:
                 meter["model_calls"] += 1

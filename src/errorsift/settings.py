@@ -46,6 +46,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("category_routes", {}, "Extra/overriding routes: {category: [bucket, owner]} (config file only)."),
     Setting("extra_rules", [], "Extra normalization rules: [{name, pattern, placeholder}] (config file only)."),
     Setting("fields", {}, "JSON Lines field names: {message: 'msg', customer: 'tenant', …} (config file only)."),
+    Setting("datadog_query", "status:error", "Datadog Logs search query for `--source datadog`."),
+    Setting("datadog_indexes", "*", "Comma-separated Datadog log indexes to search."),
+    Setting(
+        "datadog_customer_keys",
+        "tenant,customer_id,customer,env",
+        "Tags or attributes naming the customer/environment, tried in order.",
+    ),
+    Setting("datadog_overlap", "5m", "Each Datadog pull starts this long before the last watermark (late logs)."),
+    Setting("datadog_max_events", 200000, "Per-run cap on pulled events; the rest is pulled next run."),
+    Setting("datadog_url", "", "Override the Datadog API base URL (proxies, tests).", "ERRORSIFT_DATADOG_URL"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
@@ -80,6 +90,12 @@ class Settings:
     category_routes: dict[str, Any] = field(default_factory=dict)
     extra_rules: list[dict[str, str]] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)
+    datadog_query: str = "status:error"
+    datadog_indexes: str = "*"
+    datadog_customer_keys: str = "tenant,customer_id,customer,env"
+    datadog_overlap: str = "5m"
+    datadog_max_events: int = 200000
+    datadog_url: str = ""
     config_file: str = ""  # which file was read, for the run log
 
     def with_overrides(self, **values: Any) -> Settings:

@@ -151,9 +151,7 @@ class FakeAnthropic:
         """Queue a 200 message whose single text block is `text`; the model echoes the request's."""
 
         def build(request: RecordedRequest, number: int) -> dict[str, Any]:
-            model = (
-                request.body.get("model", "claude-fake") if isinstance(request.body, dict) else "claude-fake"
-            )
+            model = request.body.get("model", "claude-fake") if isinstance(request.body, dict) else "claude-fake"
             return message_body(
                 text,
                 model=model,
@@ -164,9 +162,7 @@ class FakeAnthropic:
 
         self.enqueue(200, build)
 
-    def reply_error(
-        self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def reply_error(self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> None:
         """Queue an API error envelope with `status`."""
         self.enqueue(status, error_body(error_type, message), headers)
 
@@ -205,9 +201,7 @@ class FakeAnthropic:
             if self.api_key is not None and request.headers.get("x-api-key") != self.api_key:
                 return ScriptedResponse(401, error_body("authentication_error", "invalid x-api-key")), number
             if request.method != "POST" or request.path.split("?")[0] != MESSAGES_PATH:
-                return ScriptedResponse(
-                    404, error_body("not_found_error", f"no route {request.path}")
-                ), number
+                return ScriptedResponse(404, error_body("not_found_error", f"no route {request.path}")), number
             if not self._script:
                 return (
                     ScriptedResponse(

@@ -187,9 +187,7 @@ def test_missing_api_key_fails_at_construction() -> None:
         AnthropicAnalyzer(MODEL, api_key="  ")
 
 
-def test_key_and_base_url_from_environment(
-    fake_anthropic: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_key_and_base_url_from_environment(fake_anthropic: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "env-key")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic.url)
     fake_anthropic.reply_text(DOC)

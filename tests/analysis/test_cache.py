@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from errorsift.analysis.cache import CachePolicy
+from errorsift.errors import ConfigError
 from errorsift.models import AnalysisType
 
 T0 = datetime(2025, 3, 1, 6, 15, tzinfo=UTC)
@@ -47,8 +48,10 @@ def test_ttl_for_defaults_and_overrides() -> None:
 def test_unknown_type_and_bad_ttl_are_errors() -> None:
     with pytest.raises(ValueError):
         CachePolicy().ttl_for("weekly")
-    with pytest.raises(ValueError, match="recent_ttl"):
+    with pytest.raises(ConfigError, match="recent_ttl must be a positive duration"):
         CachePolicy(recent_ttl=timedelta(0))
+    with pytest.raises(ConfigError, match="pattern_ttl"):
+        CachePolicy(pattern_ttl=-timedelta(days=1))
 
 
 def test_naive_and_aware_datetimes_are_not_mixed() -> None:

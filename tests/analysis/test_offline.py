@@ -183,9 +183,6 @@ def test_deterministic_and_a_proper_analyzer() -> None:
 
 def test_summary_mentions_volume_and_type() -> None:
     analysis = OfflineAnalyzer().analyze(_request("SqlException", "deadlock", 42, 3)).analysis
-    assert (
-        analysis.summary
-        == "Database deadlock (SqlException): 42 occurrences across 3 customers (offline rules)"
-    )
+    assert analysis.summary == "Database deadlock (SqlException): 42 occurrences across 3 customers (offline rules)"
     one = OfflineAnalyzer().analyze(_request("KeyError", "KeyError: 'a'", 1, 1)).analysis
     assert one.summary == "Application exception KeyError: 1 occurrence across 1 customer (offline rules)"

@@ -49,9 +49,7 @@ def test_configured_prices_override_and_extend() -> None:
         ({"m": (1, 2)}, False, "'default' row"),
     ],
 )
-def test_bad_price_config_is_a_clear_error(
-    prices: dict[str, Any], include_defaults: bool, match: str
-) -> None:
+def test_bad_price_config_is_a_clear_error(prices: dict[str, Any], include_defaults: bool, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         PriceTable(prices, include_defaults=include_defaults)
 

@@ -81,9 +81,7 @@ class AnthropicAnalyzer:
         """One model call for one signature; the answer is parsed tolerantly (never raises on it)."""
         prompt = build_prompt(request)
         response = self._create(system=prompt.system, user=prompt.user)
-        text = "".join(
-            getattr(block, "text", "") for block in response.content if getattr(block, "type", "") == "text"
-        )
+        text = "".join(getattr(block, "text", "") for block in response.content if getattr(block, "type", "") == "text")
         input_tokens = int(response.usage.input_tokens or 0)
         output_tokens = int(response.usage.output_tokens or 0)
         usage = Usage(
@@ -115,9 +113,7 @@ class AnthropicAnalyzer:
             kind, detail = self._error_detail(exc)
             retryable = exc.status_code in (408, 409, 429) or exc.status_code >= 500
             retried = f" after {self.max_retries} retries" if retryable else ""
-            raise AnalyzerError(
-                f"{where} answered HTTP {exc.status_code} ({kind}){retried}: {detail}"
-            ) from exc
+            raise AnalyzerError(f"{where} answered HTTP {exc.status_code} ({kind}){retried}: {detail}") from exc
         except anthropic.APITimeoutError as exc:
             raise AnalyzerError(
                 f"{where} timed out after {self.max_retries} retries; try again later or raise the timeout"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from errorsift.errors import ConfigError
 from errorsift.models import AnalysisType
 
 __all__ = ["DEFAULT_PATTERN_TTL", "DEFAULT_RECENT_TTL", "CachePolicy"]
@@ -26,7 +27,11 @@ DEFAULT_PATTERN_TTL = timedelta(days=7)
 
 @dataclass(frozen=True, slots=True)
 class CachePolicy:
-    """How long each analysis type stays fresh. Both TTLs must be positive."""
+    """How long each analysis type stays fresh.
+
+    Both TTLs must be positive (they come from settings, so a bad one is a `ConfigError`); to
+    force fresh analyses use a tiny TTL rather than zero.
+    """
 
     recent_ttl: timedelta = DEFAULT_RECENT_TTL
     pattern_ttl: timedelta = DEFAULT_PATTERN_TTL
@@ -35,7 +40,7 @@ class CachePolicy:
         for name in ("recent_ttl", "pattern_ttl"):
             value = getattr(self, name)
             if not isinstance(value, timedelta) or value <= timedelta(0):
-                raise ValueError(f"CachePolicy.{name} must be a positive timedelta, got {value!r}")
+                raise ConfigError(f"{name} must be a positive duration (e.g. 6h, 7d), got {value!r}")
 
     def ttl_for(self, analysis_type: AnalysisType | str) -> timedelta:
         """The TTL for an analysis type; an unknown type raises ValueError (never a silent default)."""

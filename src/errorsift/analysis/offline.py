@@ -280,15 +280,12 @@ class OfflineAnalyzer:
     def analysis_for(self, request: AnalysisRequest) -> Analysis:
         """The `Analysis` alone (useful for demos and as a fallback where an outcome is not needed)."""
         text = f"{request.error_type} {request.normalized}"
-        rule, matched = next(
-            ((r, m.group(0)) for r, pattern in _COMPILED if (m := pattern.search(text))), (None, "")
-        )
+        rule, matched = next(((r, m.group(0)) for r, pattern in _COMPILED if (m := pattern.search(text))), (None, ""))
         category: Category | None = rule.category if rule else None
         critical = bool(CRITICAL_OPERATION.search(text))
         severity, why = _severity(category, critical, request.occurrences, request.customers_affected)
         spread = (
-            f"{_plural(request.occurrences, 'occurrence')} across "
-            f"{_plural(request.customers_affected, 'customer')}"
+            f"{_plural(request.occurrences, 'occurrence')} across {_plural(request.customers_affected, 'customer')}"
         )
         kind = request.error_type or "error"
         if rule is None:

@@ -200,7 +200,10 @@ class Masker:
         start, end = 0, len(raw)
         while start < end and raw[start] in _OPENERS:
             start += 1
-        while end > start and raw[end - 1] in _CLOSERS and _PAIRS.get(raw[end - 1], "") not in raw[start : end - 1]:
+        while end > start and raw[end - 1] in _CLOSERS:
+            opener = _PAIRS.get(raw[end - 1])
+            if opener is not None and opener in raw[start : end - 1]:
+                break
             end -= 1
         core = raw[start:end]
         prefix, suffix = raw[:start], raw[end:]

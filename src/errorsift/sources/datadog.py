@@ -143,6 +143,7 @@ class DatadogSource:
     """
 
     name = "datadog"
+    id_namespace = "datadog"
 
     def __init__(
         self,
@@ -228,6 +229,15 @@ class DatadogSource:
                 cursor = ((meta.get("page") or {}).get("after")) or None
                 if not data or not cursor:
                     return
+
+    def watermark(self) -> datetime:
+        """How far this pull is complete: `until`, or the last delivered event when the cap stopped it.
+
+        Only meaningful after `events()` ran to its end; the caller stores it with the run's writes.
+        """
+        if self.stats.truncated and self.stats.resume_from is not None:
+            return self.stats.resume_from
+        return self.until
 
     # -- one request, with the retry policy ---------------------------------------------------
     def _fetch(self, api: LogsApi, body: LogsListRequest) -> LogsListResponse:

@@ -190,9 +190,7 @@ class StoreConn:
     # --- grouping state and aliases ------------------------------------------------------------
 
     def grouping_state(self, strategy: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            select(t.grouping_state.c.state).where(t.grouping_state.c.strategy == strategy)
-        ).first()
+        row = self.conn.execute(select(t.grouping_state.c.state).where(t.grouping_state.c.strategy == strategy)).first()
         return None if row is None else dict(row[0])
 
     def save_grouping_state(self, strategy: str, state: dict[str, Any]) -> None:
@@ -343,7 +341,9 @@ class StoreConn:
 
     def add_noise_rule(self, kind: str, value: str, reason: str, created_by: str = "") -> int:
         result = self.conn.execute(
-            insert(t.noise_rules).values(kind=kind, value=value, reason=reason, created_at=_now(), created_by=created_by)
+            insert(t.noise_rules).values(
+                kind=kind, value=value, reason=reason, created_at=_now(), created_by=created_by
+            )
         )
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
