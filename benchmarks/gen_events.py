@@ -126,9 +126,7 @@ def generate(n: int, out: TextIO, *, seed: int = 7, customers: int = 200, with_i
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("n", type=int, help="number of events, e.g. 1000000")
     parser.add_argument("out", type=Path, help="output file (.jsonl, or .jsonl.gz to compress)")
     parser.add_argument("--seed", type=int, default=7)

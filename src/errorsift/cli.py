@@ -395,7 +395,7 @@ def demo(ctx: click.Context, out_dir: str, seed: int, as_json: bool, **flags: An
     path = folder / "fleet.jsonl"
     manifest = generate_fleet(path, seed=seed, end=at)
     if not as_json:
-        err.print(f"generated {manifest.events:,} events for {manifest.customers} customers in {path}", highlight=False)
+        err.print(f"generated {manifest.events:,} events for {len(manifest.customers)} customers in {path}", highlight=False)
     result = run_pipeline(settings, str(path), at, verbose=not as_json)
     if as_json:
         print_json(result.as_dict())

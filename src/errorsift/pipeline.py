@@ -162,8 +162,15 @@ class Pipeline:
             if state is not None:
                 conn.save_grouping_state(self.grouper.strategy_id, state)
             watermark = getattr(source, "watermark", None)
+            new_watermark: datetime | None = None
             if callable(watermark):  # committed with the counts: exactly-once across runs
-                conn.save_checkpoint(source.name, watermark())
+                new_watermark = watermark()
+                previous = conn.checkpoint(source.name)
+                if previous is not None and previous > new_watermark:
+                    # A capped run that only re-read the overlap stops before the old mark:
+                    # everything up to the old mark is still complete, so never move it back.
+                    new_watermark = previous
+                conn.save_checkpoint(source.name, new_watermark)
         stats = ingest.stats
         src = source.stats
         skipped = src.malformed
@@ -172,8 +179,11 @@ class Pipeline:
             f"{stats.raw_events:,} events read, {stats.new_events:,} new, {stats.already_seen:,} already counted,"
             f" {skipped} malformed lines skipped"
             + (f" (lines {', '.join(map(str, src.malformed_lines))})" if src.malformed_lines else "")
-            + (f", {src.truncated} truncated" if src.truncated else ""),
+            # files count cut lines here; a capped pull's bool is told by its summary below
+            + (f", {src.truncated} truncated" if src.truncated and not isinstance(src.truncated, bool) else ""),
         )
+        if new_watermark is not None:  # an API pull: pages, 429 waits, PARTIAL, where a capped pull resumes
+            log("pull", f"{src.summary()}; watermark now {new_watermark.isoformat()}")
         n_sigs = len(stats.signatures)
         ratio = stats.raw_events / n_sigs if n_sigs else 0.0
         log("signatures", f"{stats.raw_events:,} raw lines → {n_sigs:,} signatures (dedup ratio {ratio:.1f}×)")
@@ -244,6 +254,7 @@ class Pipeline:
             "suppressed": suppressed,
             "redactions": dict(stats.redactions),
             "source_stats": _plain_stats(src),
+            "watermark": new_watermark.isoformat() if new_watermark is not None else None,
             "analyzer": self.analyzer.name,
             "grouping": self.grouper.strategy_id,
         }

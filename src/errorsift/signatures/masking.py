@@ -30,8 +30,7 @@ WILDCARD = "<*>"
 MASKING_VERSION = "masks-v1"  # bump when a rule change would move existing signatures
 
 TOKEN_RULES: tuple[Rule, ...] = (
-    Rule("placeholder", r"<(?:\*|email|ip|jwt|card|secret|token|uuid|phone|url|hex|num|id|key|hash)>", WILDCARD,
-         re.I),
+    Rule("placeholder", r"<(?:\*|email|ip|jwt|card|secret|token|uuid|phone|url|hex|num|id|key|hash)>", WILDCARD, re.I),
     Rule("url", r"[A-Za-z][\w+.-]*://\S*", WILDCARD),
     Rule("guid", r".*?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}.*", WILDCARD),
     Rule("timestamp", r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}[.,\d]*)?(?:Z|[+-]\d{2}:?\d{2})?)?", WILDCARD),
@@ -53,15 +52,17 @@ SPAN_RULES: tuple[Rule, ...] = (
 )
 
 # Words absorbed into an adjacent value (`<*>`): units after a number, date words around one.
-UNIT_WORDS = frozenset(
-    "b kb mb gb tb pb kib mib gib tib byte bytes ms us ns µs s sec secs second seconds min mins minute "
-    "minutes h hr hrs hour hours day days".split()
-)
-DATE_WORDS = frozenset(
-    "mon tue wed thu fri sat sun monday tuesday wednesday thursday friday saturday sunday jan feb mar apr "
-    "may jun jul aug sep sept oct nov dec january february march april june july august september october "
-    "november december utc gmt pst pdt est edt cst cdt mst mdt cet cest bst ist jst am pm".split()
-)
+_UNIT_TEXT = """
+b kb mb gb tb pb kib mib gib tib byte bytes ms us ns µs s sec secs second seconds
+min mins minute minutes h hr hrs hour hours day days
+"""
+_DATE_TEXT = """
+mon tue wed thu fri sat sun monday tuesday wednesday thursday friday saturday sunday
+jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july august
+september october november december utc gmt pst pdt est edt cst cdt mst mdt cet cest bst ist jst am pm
+"""
+UNIT_WORDS = frozenset(_UNIT_TEXT.split())
+DATE_WORDS = frozenset(_DATE_TEXT.split())
 
 _OPENERS = "([{'\""
 _CLOSERS = ")]}'\",;:."
@@ -140,7 +141,7 @@ class Masker:
 
     def _spans(self, message: str, counts: dict[str, int]) -> str:
         """Apply the multi-word rules, only when a literal guard says one could match."""
-        if "=\"" not in message and "='" not in message and "id" not in message.lower():
+        if '="' not in message and "='" not in message and "id" not in message.lower():
             return message
 
         def replace(match: re.Match[str]) -> str:

@@ -15,8 +15,8 @@ from collections import OrderedDict
 from typing import Any
 
 from errorsift.models import SignatureResult
-from errorsift.signatures.masking import WILDCARD, Masker
-from errorsift.signatures.miner import MinerConfig, Template, TemplateMiner, render_tokens
+from errorsift.signatures.masking import Masker
+from errorsift.signatures.miner import MinerConfig, Template, TemplateMiner
 from errorsift.signatures.seed import SEED_RULES
 from errorsift.signatures.stacktrace import Trace, parse_trace
 
@@ -121,9 +121,7 @@ class MinedGrouper:
     def add_merge(self, source: str, target: str) -> None:
         """Durable manual rule: lines that sign as `source` count as `target` from now on."""
         if self.resolve(target) == self.resolve(source):
-            return
-        if self.resolve(target) == source:
-            raise ValueError(f"merging {source} into {target} would make a cycle")
+            return  # already one signature; also what keeps merge rules free of cycles
         self.merges[source] = target
 
     # -- introspection -------------------------------------------------------------------------

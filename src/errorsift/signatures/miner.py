@@ -181,11 +181,7 @@ class TemplateMiner:
 
     def _may_vary(self, family: Family, position: int) -> bool:
         """A template must keep some constant words: one-word events stay apart."""
-        constants = sum(
-            1
-            for i, seen in family.values.items()
-            if i != position and any(v != WILDCARD for v in seen)
-        )
+        constants = sum(1 for i, seen in family.values.items() if i != position and any(v != WILDCARD for v in seen))
         return constants >= self.config.min_constants
 
     def _reproject(self, family: Family) -> None:
@@ -217,7 +213,7 @@ class TemplateMiner:
         return tid
 
     def _overflow(self, tokens: tuple[str, ...]) -> int:
-        """Past the cap: a stable key from the shape itself, kept only in the cache-free map."""
+        """Past the cap: a key derived from the shape itself (stable, never generalised or merged)."""
         key = stable_key(f"{self.namespace}\x00overflow\x00{' '.join(tokens)}")
         tid = self.keys.get(key)
         if tid is None:
@@ -236,9 +232,7 @@ class TemplateMiner:
             "config": self.config.as_dict(),
             "next_template": self._next_template,
             "next_family": self._next_family,
-            "templates": [
-                [t.id, t.key, t.family, list(t.tokens), t.count, t.masks] for t in self.templates.values()
-            ],
+            "templates": [[t.id, t.key, t.family, list(t.tokens), t.count, t.masks] for t in self.templates.values()],
             "families": [
                 {
                     "id": f.id,

@@ -68,7 +68,7 @@ _SECRETISH = rf"(?=[^{_KV_STOP}]*(?:\d|[!#$%*+/=@^|~<>_]|(?-i:[a-z][A-Z]))|[^{_K
 def _kv(keys: str) -> str:
     """Pattern for ``key <sep> value`` where only the value (group ``value_*``) is replaced."""
     return (
-        rf"""(?<![\w.-])(?:{keys})\\?["']?"""
+        rf"""(?:{keys})\\?["']?"""
         r"""(?:[ \t]*(?:=>|[=:])[ \t]*\\?["'](?P<value_q>(?:[^"'\\\r\n]|\\[^"'\r\n])+)"""  # quoted
         rf"""|[ \t]*=>?[ \t]*(?P<value_b>{_BARE_VALUE})"""  # k=v, k = v, k => v
         rf"""|:(?P<value_c>{_BARE_VALUE})"""  # k:v (structured, no space)
@@ -81,7 +81,7 @@ _IPV4 = rf"(?:{_OCTET}\.){{3}}{_OCTET}"
 _H = r"[0-9A-Fa-f]{1,4}"
 _IPV6 = (
     r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)(?=[0-9A-Fa-f:.]*\d)(?:"
-    rf"(?:(?:{_H}:){{1,6}}:?|::(?:{_H}:){{0,5}}){_IPV4}"
+    rf"(?:(?:{_H}:){{6}}|(?:{_H}:){{1,5}}:|::(?:{_H}:){{0,5}}){_IPV4}"
     rf"|(?:{_H}:){{7}}{_H}"
     rf"|(?:{_H}:){{1,6}}:{_H}"
     rf"|(?:{_H}:){{1,5}}(?::{_H}){{1,2}}"
@@ -137,7 +137,7 @@ REDACTION_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "aws_secret",
-        _kv(r"[\w.-]*?(?:aws_?secret(?:_?access)?_?key|secret_?access_?key)"),
+        _kv(r"(?:aws_?secret(?:_?access)?_?key|secret_?access_?key)"),
         "<aws_secret>",
         re.IGNORECASE,
     ),
@@ -150,14 +150,14 @@ REDACTION_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "session",
-        _kv(r"[\w.-]*?(?:jsessionid|phpsessid|sess(?:ion)?[_.-]?id|session[_-]?(?:token|key)|session|sid)"),
+        _kv(r"(?:jsessionid|phpsessid|sess(?:ion)?[_.-]?id|session[_-]?(?:token|key)|session|[._]sid)"),
         "<session>",
         re.IGNORECASE,
     ),
     Rule(
         "secret_value",
         _kv(
-            r"[\w.-]*?(?:passw(?:or)?d|passphrase|pwd|secret|token|credentials?|signature"
+            r"(?:passw(?:or)?d|passphrase|pwd|secret|token|credentials?|signature"
             r"|api[_-]?key|(?:access|secret|private|signing|encryption|auth|master|client)[_-]?key)"
         ),
         "<secret>",
@@ -167,6 +167,7 @@ REDACTION_RULES: tuple[Rule, ...] = (
         "aws_key",
         r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA)[A-Z0-9]{16}(?![A-Za-z0-9])",
         "<aws_key>",
+        re.ASCII,
     ),
     Rule(
         "github",
@@ -190,22 +191,25 @@ REDACTION_RULES: tuple[Rule, ...] = (
         "<api_key>",
     ),
     Rule("email", r"(?<![\w.%+-])[\w.%+-]+@(?:[\w-]+\.)+[^\W\d_]{2,}(?![\w-])", "<email>"),
-    Rule("ipv6", _IPV6, "<ip>"),
-    Rule("ipv4", rf"(?<![\w.]){_IPV4}(?!\w|\.\d)", "<ip>"),
+    Rule("ipv6", _IPV6, "<ip>", re.ASCII),
+    Rule("ipv4", rf"(?<![\w.]){_IPV4}(?!\w|\.\d)", "<ip>", re.ASCII),
     Rule(
         "ssn",
         r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])",
         "<ssn>",
+        re.ASCII,
     ),
     Rule(
         "card",
         r"(?<![\d.])(?:\d{13,19}|\d{4}(?:[ -]\d{3,6}+){2,6}+)(?!\d|\.\d)",
         "<card>",
+        re.ASCII,
     ),
     Rule(
         "iban",
         r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])",
         "<iban>",
+        re.ASCII,
     ),
     Rule(
         "phone",
@@ -213,12 +217,16 @@ REDACTION_RULES: tuple[Rule, ...] = (
         r"|(?<![\w(])\(\d{3}\)[ .-]?\d{3}[ .-]?\d{4}(?!\d)"
         r"|(?<![\w.-])\d{3}[.-]\d{3}[.-]\d{4}(?![\w-]|\.\d)",
         "<phone>",
+        re.ASCII,
     ),
 )
 
-# Cheap necessary conditions, one per built-in rule: a line none of them hits cannot match the
-# rule, so the big regex is skipped. Lower-case literals are searched in the lower-cased line.
-TRIGGERS: Mapping[str, tuple[str, ...]] = {
+# Cheap necessary conditions, one entry per built-in rule: a line that hits none of a rule's
+# triggers cannot match that rule. A string is a substring of the lower-cased line; a pair
+# ``(first, rest)`` is the regex ``[first]rest`` on the line as is (``first`` is a character-class
+# body, so all shapes share one scan). Only the rules whose triggers hit are compiled into the
+# scan of a line, and a line with no hit at all skips the scan.
+TRIGGERS: Mapping[str, tuple[str | tuple[str, str], ...]] = {
     "pem": ("-----begin",),
     "jwt": ("eyj",),
     "auth_header": ("authorization",),
@@ -227,13 +235,13 @@ TRIGGERS: Mapping[str, tuple[str, ...]] = {
     "slack_webhook": ("hooks.slack.com",),
     "aws_secret": ("secret",),
     "cookie": ("cookie",),
-    "session": ("sess", r"re:(?i:sid)\\?[\"']?[ \t]*[=:]"),
+    "session": ("sess", ".sid", "_sid"),
     "secret_value": (
         *("passw", "passphrase", "pwd", "secret", "token", "credential", "signature", "_key", "-key"),
         *(f"{w}key" for w in ("api", "access", "secret", "private", "signing", "encryption", "auth")),
         *(f"{w}key" for w in ("master", "client")),
     ),
-    "aws_key": ("akia", "asia", "abia", "acca", "agpa", "aida", "aipa", "anpa", "anva", "apka", "aroa"),
+    "aws_key": (("A", "[BCGIKNPRS][A-Z]{2}[A-Z0-9]{16}"),),
     "github": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     "gitlab": ("glpat-",),
     "npm": ("npm_",),
@@ -244,12 +252,12 @@ TRIGGERS: Mapping[str, tuple[str, ...]] = {
     "anthropic": ("sk-",),
     "openai": ("sk-",),
     "email": ("@",),
-    "ipv6": ("::", r"re:(?:[0-9A-Fa-f]{1,4}:){7}"),
-    "ipv4": (r"re:\d\.\d{1,3}\.\d{1,3}\.\d",),
-    "ssn": (r"re:\d{3}-\d\d-\d{4}",),
-    "card": (r"re:\d{4}[ -]?\d{3}",),
-    "iban": (r"re:[A-Z]{2}\d\d ?[A-Z0-9]{4}",),
-    "phone": (r"re:\+\d", r"re:\(\d{3}\)", r"re:\d{3}[.-]\d{3}[.-]\d{4}"),
+    "ipv6": ((":", ":"), (":", "(?:[0-9A-Fa-f]{1,4}:){5}[0-9A-Fa-f]")),
+    "ipv4": (("0-9", r"\.\d{1,3}\.\d{1,3}\.\d"),),
+    "ssn": (("0-9", r"\d\d-\d\d-\d{4}"),),
+    "card": (("0-9", r"\d{12}"), ("0-9", r"\d{3}[ -]\d{3}")),
+    "iban": (("0-9", r"(?<=[A-Z]{2}[0-9])\d ?[A-Z0-9]{4}"),),
+    "phone": (("+", r"\d"), ("(", r"\d{3}\)"), ("0-9", r"\d\d[.-]\d{3}[.-]\d{4}")),
 }
 
 # --- validators --------------------------------------------------------------------------------
@@ -260,7 +268,7 @@ _DIGIT_RUN = re.compile(r"\d+")
 def _luhn_ok(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
+        d = int(ch)
         if i % 2:
             d = d * 2 - 9 if d > 4 else d * 2
         total += d
@@ -331,6 +339,14 @@ _GROUP_REF = re.compile(r"(?<!\\)\(\?P=(\w+)\)")
 _NUMBERED_BACKREF = re.compile(r"(?<!\\)(?:\\\\)*\\[1-9]")
 
 
+# Rarest first in error lines: a literal trigger is searched by its rarest character, so the
+# scan of a clean line stops at few positions.
+_RARITY = "@zqjy_xwvghkpfbmlu/:sdit.ac-nroe0123456789"
+# Characters that IGNORECASE matches to an ASCII letter but ``str.lower`` does not map to it.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_SUBSET_CACHE_SIZE = 512
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     name: str
@@ -343,63 +359,108 @@ def _embed(index: int, rule: Rule) -> tuple[str, tuple[str, ...]]:
     """One rule as a uniquely named alternative; its own group names get the rule's prefix."""
     if _NUMBERED_BACKREF.search(rule.pattern):
         raise ValueError(f"redaction rule {rule.name!r}: use named groups, not numbered backreferences")
-    re.compile(rule.pattern, rule.flags)  # a bad rule fails here, naming itself
+    names = re.compile(rule.pattern, rule.flags).groupindex  # a bad rule fails here, naming itself
     prefix = f"r{index}_"
     body = _GROUP_DEF.sub(lambda m: f"(?P<{prefix}{m.group(1)}>", rule.pattern)
     body = _GROUP_REF.sub(lambda m: f"(?P={prefix}{m.group(1)})", body)
     flags = "".join(letter for flag, letter in _INLINE_FLAGS if rule.flags & flag)
     if flags:
         body = f"(?{flags}:{body})"
-    names = re.compile(rule.pattern, rule.flags).groupindex
     values = tuple(prefix + n for n in names if n == "value" or n.startswith("value_"))
     return f"(?P<r{index}>{body})", values
 
 
-def _trigger_regex(triggers: Iterable[str]) -> re.Pattern[str]:
-    return re.compile("|".join(t[3:] for t in triggers))
+def _literal_scan(literals: Iterable[str]) -> re.Pattern[str]:
+    """One regex that finds any literal, entered only at each literal's rarest character."""
+    by_anchor: dict[str, list[str]] = {}
+    for lit in sorted(set(literals)):
+        i = min(range(len(lit)), key=lambda k: (_RARITY.find(lit[k]) % (len(_RARITY) + 1), k))
+        head, tail = re.escape(lit[: i + 1]), re.escape(lit[i + 1 :])
+        by_anchor.setdefault(lit[i], []).append(f"(?<={head}){tail}" if i else tail)
+    return re.compile("|".join(f"{re.escape(ch)}(?:{'|'.join(alts)})" for ch, alts in by_anchor.items()))
+
+
+def _shape_scan(shapes: Iterable[tuple[str, str]]) -> re.Pattern[str]:
+    """One regex for all ``(first, rest)`` shapes: a single character class, then dispatch."""
+    by_first: dict[str, list[str]] = {}
+    for first, rest in shapes:
+        by_first.setdefault(first, []).append(rest)
+    # Digits are the most frequent entry character: their branch is tried first.
+    by_first = dict(sorted(by_first.items(), key=lambda item: item[0] != "0-9"))
+    union = "".join(by_first)
+    branches = "|".join(f"(?<=[{first}])(?:{'|'.join(rests)})" for first, rests in by_first.items())
+    return re.compile(f"[{union}](?:{branches})", re.ASCII)
 
 
 class Redactor:
     """Replaces secrets and PII with typed placeholders; compiled once, safe on any text.
 
     ``extra_rules`` (user configuration) are tried before the built-ins at the same position, so
-    a user can claim a format more precisely; a line is always scanned when extra rules exist
-    and one of them could match.
+    a user can claim a format more precisely; they have no triggers, so a line is scanned with
+    them whenever one of them matches it.
     """
 
     def __init__(self, extra_rules: Iterable[Rule] = ()) -> None:
         extra = tuple(extra_rules)
         self.rules: tuple[Rule, ...] = (*extra, *REDACTION_RULES)
-        parts: list[str] = []
+        self._n_extra = len(extra)
+        self._bodies: list[str] = []
         self._specs: list[_Compiled] = []
         for i, rule in enumerate(self.rules):
             body, values = _embed(i, rule)
-            parts.append(body)
+            self._bodies.append(body)
             self._specs.append(_Compiled(rule.name, rule.placeholder, values, VALIDATORS.get(rule.name)))
-        self._regex = re.compile("|".join(parts))
         self._placeholders = frozenset(r.placeholder for r in self.rules)
-        triggers = [t for r in REDACTION_RULES for t in TRIGGERS[r.name]]
-        self._literals = tuple(sorted({t for t in triggers if not t.startswith("re:")}))
-        self._shapes = _trigger_regex(sorted({t for t in triggers if t.startswith("re:")}))
-        self._extra = re.compile("|".join(f"(?:{_embed(i, r)[0]})" for i, r in enumerate(extra))) if extra else None
+        self._extra = re.compile("|".join(self._bodies[: len(extra)])) if extra else None
+        # Per built-in rule index: its literal triggers and its compiled shape triggers.
+        self._literal_rules: list[tuple[str, int]] = []
+        self._shape_rules: list[tuple[re.Pattern[str], int]] = []
+        for i, rule in enumerate(REDACTION_RULES, start=len(extra)):
+            for trigger in TRIGGERS[rule.name]:
+                if isinstance(trigger, str):
+                    self._literal_rules.append((trigger, i))
+                else:
+                    self._shape_rules.append((re.compile(f"[{trigger[0]}]{trigger[1]}", re.ASCII), i))
+        self._literal_scan = _literal_scan(t for t, _ in self._literal_rules)
+        self._longest_literal = max(len(t) for t, _ in self._literal_rules)
+        self._shape_scan = _shape_scan(t for r in REDACTION_RULES for t in TRIGGERS[r.name] if not isinstance(t, str))
+        self._subsets: dict[frozenset[int], re.Pattern[str]] = {}
 
-    def _may_match(self, text: str) -> bool:
-        """False only when no rule can match: the cheap path for clean lines."""
-        if self._extra is not None and self._extra.search(text):
-            return True
-        lowered = text.lower()
-        for literal in self._literals:
-            if literal in lowered:
-                return True
-        return self._shapes.search(text) is not None
+    def _active_rules(self, text: str) -> frozenset[int]:
+        """Indexes of the rules that may match ``text``; empty for most clean lines (the cheap path)."""
+        folded = text.lower() if text.isascii() else text.translate(_FOLD).lower()
+        literal_hit = self._literal_scan.search(folded)
+        shape_hit = self._shape_scan.search(text)
+        extra_hit = self._extra is not None and self._extra.search(text) is not None
+        if literal_hit is None and shape_hit is None and not extra_hit:
+            return frozenset()
+        active: set[int] = set(range(self._n_extra)) if extra_hit else set()
+        if literal_hit is not None:
+            start = max(0, literal_hit.start() - self._longest_literal)  # the hit is at its anchor
+            active.update(i for literal, i in self._literal_rules if folded.find(literal, start) >= 0)
+        if shape_hit is not None:
+            start = shape_hit.start()
+            active.update(i for regex, i in self._shape_rules if regex.search(text, start))
+        return frozenset(active)
+
+    def _regex_for(self, active: frozenset[int]) -> re.Pattern[str]:
+        """The combined regex of ``active`` rules in priority order, cached (bounded)."""
+        regex = self._subsets.get(active)
+        if regex is None:
+            regex = re.compile("|".join(self._bodies[i] for i in sorted(active)))
+            if len(self._subsets) >= _SUBSET_CACHE_SIZE:
+                self._subsets.clear()
+            self._subsets[active] = regex
+        return regex
 
     def redact_with_counts(self, text: str) -> tuple[str, dict[str, int]]:
         """The redacted text and how many values each rule replaced (summed in run reports)."""
         counts: dict[str, int] = {}
         try:
-            if not self._may_match(text):
+            active = self._active_rules(text)
+            if not active:
                 return text, counts
-            specs = self._specs
+            specs, placeholders = self._specs, self._placeholders
 
             def replace(m: re.Match[str]) -> str:
                 name = m.lastgroup or ""
@@ -412,7 +473,7 @@ class Redactor:
                         vstart, vend = s, e
                         break
                 value = text[vstart:vend]
-                if value in self._placeholders:
+                if value in placeholders:
                     return m.group(name)
                 if spec.validator is not None:
                     span = spec.validator(value)
@@ -422,7 +483,7 @@ class Redactor:
                 counts[spec.name] = counts.get(spec.name, 0) + 1
                 return text[start:vstart] + spec.placeholder + text[vend:end]
 
-            return self._regex.sub(replace, text), counts
+            return self._regex_for(active).sub(replace, text), counts
         except Exception:  # fail closed: never let an unredacted line through
             return UNREDACTABLE, {"unredactable": 1}
 

@@ -23,9 +23,23 @@ TOP_FRAMES = 3  # in-app frames that name the place of a bug
 LIBRARY_PREFIXES: dict[str, tuple[str, ...]] = {
     "python": ("site-packages", "dist-packages", "<frozen", "lib/python", "importlib", "asyncio/", "threading"),
     "java": (
-        "java.", "javax.", "jdk.", "sun.", "com.sun.", "kotlin.", "kotlinx.", "scala.", "org.springframework.",
-        "org.apache.catalina.", "org.apache.tomcat.", "org.eclipse.jetty.", "io.netty.", "reactor.",
-        "org.junit.", "org.hibernate.", "com.google.common.",
+        "java.",
+        "javax.",
+        "jdk.",
+        "sun.",
+        "com.sun.",
+        "kotlin.",
+        "kotlinx.",
+        "scala.",
+        "org.springframework.",
+        "org.apache.catalina.",
+        "org.apache.tomcat.",
+        "org.eclipse.jetty.",
+        "io.netty.",
+        "reactor.",
+        "org.junit.",
+        "org.hibernate.",
+        "com.google.common.",
     ),
     "dotnet": ("System.", "Microsoft.", "Newtonsoft."),
     "go": ("runtime.", "runtime/", "net/http.", "testing.", "reflect.", "sync."),
@@ -38,13 +52,13 @@ _JAVA_FRAME = re.compile(r"^\s*at ([\w$.<>/]+)\.([\w$<>]+)\((?:[^)]*)\)", re.M)
 _DOTNET_FRAME = re.compile(r"^\s*at ([\w.`<>+\[\],]+)\.([\w<>`]+)\s*\([^)]*\)(?: in .*)?$", re.M)
 _JS_FRAME = re.compile(r"^\s*at (?:(?:async )?([^\s(]+) \()?([^()\s]+?):\d+:\d+\)?\s*$", re.M)
 _GO_FRAME = re.compile(r"^((?:[\w.-]+/)*[\w.-]+\.(?:\(\*?\w+\)\.)?\w+)\(.*\)\n\t(\S+?):\d+", re.M)
-_EXC_HEAD = re.compile(r"^(?:Caused by: |Exception in thread \"[^\"]*\" )?([A-Za-z_][\w$.]*(?:Error|Exception|Throwable|Fault))\b")
+_EXC_HEAD = re.compile(
+    r"^(?:Caused by: |Exception in thread \"[^\"]*\" )?([A-Za-z_][\w$.]*(?:Error|Exception|Throwable|Fault))\b"
+)
 _CONTINUATION = re.compile(
-    r"^(?:\s+\S|\s*$|Traceback \(most recent call last\):|Caused by: |Suppressed: |"
-    r"During handling of the above exception|The above exception was the direct cause|"
-    r"--- End of (?:inner exception )?stack trace|goroutine \d+ \[|created by |"
-    r"[\w.]+(?:Error|Exception|Exit|Interrupt|Warning)(?::|$)|"
-    r"(?:[\w.-]+/)*[\w.-]+\.(?:\(\*?\w+\)\.)?\w+\(.*\)$)"
+    r"[ \t]+\S"  # indented: Python frames and code, Java/.NET "at ...", Go file lines, "... 5 more"
+    r"|Traceback \(most recent call last\):|Caused by:|Suppressed:|--- End of |at \S|File \""
+    r"|\.\.\. \d+ (?:more|common frames omitted)|goroutine \d+ \[|\[signal |created by "
 )
 
 
@@ -69,10 +83,10 @@ class Trace:
 
 
 def is_continuation(line: str) -> bool:
-    """True when a plain-text line continues the previous event (a trace frame, cause or blank).
+    """True when a plain-text line surely continues the previous event (a frame, a cause, a header).
 
-    Indented lines, `Caused by:`, Python's `Traceback` header and its final `SomeError: ...` line,
-    and Go's `goroutine N [...]` / `pkg.func(...)` lines all belong to the event before them.
+    Context-free on purpose: a bare `SomeError: ...` line or a blank line only belongs to a trace
+    when one is open, which the text source decides, so both are False here.
     """
     return bool(_CONTINUATION.match(line.rstrip("\r\n")))
 
@@ -91,8 +105,7 @@ def parse_trace(message: str, masker: Masker | None = None) -> Trace | None:
 def _pick(language: str, frames: list[str]) -> tuple[tuple[str, ...], bool]:
     """Top in-app frames (innermost first); library frames only when there is nothing else."""
     prefixes = LIBRARY_PREFIXES[language]
-    app = [f for f in frames if not any(p in f if "/" in p or p.startswith("<") else f.startswith(p)
-                                        for p in prefixes)]
+    app = [f for f in frames if not any(p in f if "/" in p or p.startswith("<") else f.startswith(p) for p in prefixes)]
     if app:
         return tuple(app[:TOP_FRAMES]), True
     return tuple(frames[:TOP_FRAMES]), False

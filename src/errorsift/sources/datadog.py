@@ -140,6 +140,10 @@ class DatadogSource:
     """Errors in ``[since, until)`` from Datadog Logs, oldest first, as :class:`ErrorEvent`.
 
     ``sleep`` is how waits happen (429 resets, 5xx backoff); tests pass a recorder.
+
+    ``count_from`` (the previous watermark) keeps the re-read overlap ``[since, count_from)`` out of
+    the ``max_events`` cap. Without it, a capped run whose overlap alone holds ``max_events`` logs
+    (an error spike) stops at or before the old watermark on every run and never progresses.
     """
 
     name = "datadog"
@@ -152,11 +156,13 @@ class DatadogSource:
         until: datetime,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        count_from: datetime | None = None,
     ) -> None:
         config.validate()
         self.config = config
         self.since = _utc(since)
         self.until = _utc(until)
+        self.count_from = _utc(count_from) if count_from is not None else None
         if self.since >= self.until:
             raise SourceError(f"Datadog window is empty: since {self.since} is not before until {self.until}")
         self._sleep = sleep
@@ -205,6 +211,7 @@ class DatadogSource:
         cfg = self.config
         ids = EventIdDeriver()
         cursor: str | None = None
+        capped = 0  # events that count toward max_events: all of them, or those from count_from on
         with ApiClient(self.configuration()) as client:
             api = LogsApi(client)
             while True:
@@ -215,7 +222,7 @@ class DatadogSource:
                 data = response.get("data") or []
                 for log in data:
                     stats.lines += 1
-                    if stats.events >= cfg.max_events:
+                    if capped >= cfg.max_events:
                         stats.truncated = True
                         stats.resume_from = stats.last_event_time
                         return
@@ -224,6 +231,8 @@ class DatadogSource:
                         stats.add_malformed(str(_plain(log).get("id", "?")), "no timestamp")
                         continue
                     stats.events += 1
+                    if self.count_from is None or event.timestamp >= self.count_from:
+                        capped += 1
                     stats.last_event_time = event.timestamp
                     yield event
                 cursor = ((meta.get("page") or {}).get("after")) or None

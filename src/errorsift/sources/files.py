@@ -82,15 +82,11 @@ class FieldMap:
         names = [f.name for f in fields(cls)]
         unknown = sorted(set(mapping) - set(names))
         if unknown:
-            raise ConfigError(
-                f"unknown field(s) {', '.join(unknown)} in the field map; known: {', '.join(names)}"
-            )
+            raise ConfigError(f"unknown field(s) {', '.join(unknown)} in the field map; known: {', '.join(names)}")
         overrides = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in mapping.items()}
         if any(not keys or not all(keys) for keys in overrides.values()):
-            raise ConfigError(
-                "empty key in the field map; give each field a JSON key such as 'msg' or 'error.message'"
-            )
-        return replace(cls(), **overrides)  # type: ignore[arg-type]
+            raise ConfigError("empty key in the field map; give each field a JSON key such as 'msg' or 'error.message'")
+        return replace(cls(), **overrides)
 
     @classmethod
     def from_spec(cls, spec: str) -> FieldMap:
@@ -368,7 +364,7 @@ class _StackJoiner:
     def __init__(self) -> None:
         self.block: _Block | None = None
         self._blanks = 0
-        self._state = ""  # "py" (awaiting the exception line), "go", or ""
+        self._state = ""  # "py" (in a traceback), "py_end" (after its exception line), "py_chain", "go"
 
     def start(self, *, where: str, when: datetime, head: str, level: str, timestamped: bool) -> None:
         self.block = _Block(where, when, head, level, timestamped, [])
@@ -393,13 +389,16 @@ class _StackJoiner:
     def _continues(self, line: str, block: _Block) -> bool:
         state = self._state
         if line.startswith(_PY_HEADER):
+            if state == "py_end":
+                return False  # a finished traceback not chained to this one: a new event
             self._state = "py"
             return True
         if state == "py":
             if not line[0].isspace():
-                self._state = ""  # the exception line ends this traceback
+                self._state = "py_end"  # the exception line ends this traceback
             return True
         if _PY_CHAINED.match(line):
+            self._state = "py_chain"
             return True
         if state == "go" and _GO_LINE.match(line):
             return True
