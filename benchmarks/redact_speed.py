@@ -13,16 +13,16 @@ from errorsift.signatures.redact import Redactor
 CLEAN = (
     "ERROR [payments-api] PaymentService.charge failed: upstream timeout after 30s while calling "
     "ledger-svc (attempt 3 of 5); circuit breaker state=half_open, queue depth 17",
-    "java.lang.NullPointerException: Cannot invoke \"com.acme.orders.Order.getItems()\" because "
-    "\"order\" is null at com.acme.orders.OrderService.process(OrderService.java:214)",
+    'java.lang.NullPointerException: Cannot invoke "com.acme.orders.Order.getItems()" because '
+    '"order" is null at com.acme.orders.OrderService.process(OrderService.java:214)',
     "psycopg2.OperationalError: could not connect to server: Connection refused. Is the server "
-    "running on host \"db-7.internal\" and accepting TCP/IP connections on port 5432?",
+    'running on host "db-7.internal" and accepting TCP/IP connections on port 5432?',
     "Failed to process order 123456789 for user_id: 42 in region eu-west-1: inventory reservation "
     "conflict (version mismatch, expected 7 got 9); retry scheduled in 250 ms",
     "TypeError: Cannot read properties of undefined (reading 'map') at renderList "
     "(webpack:///./src/components/List.tsx:88:23) in CheckoutPage",
-    "2024-05-01T10:00:00Z level=error service=search msg=\"query failed\" error=\"context deadline "
-    "exceeded\" duration=5.002s shard=12 index=products-v3",
+    '2024-05-01T10:00:00Z level=error service=search msg="query failed" error="context deadline '
+    'exceeded" duration=5.002s shard=12 index=products-v3',
 )
 SECRET = (
     "Login failed for bob.smith@example.com from 203.0.113.7: invalid password; "
@@ -45,8 +45,10 @@ def per_line_us(redactor: Redactor, lines: tuple[str, ...], rounds: int) -> floa
 
 def main() -> None:
     redactor = Redactor()
-    print(f"clean line  (avg of {len(CLEAN)} kinds, ~{sum(map(len, CLEAN)) // len(CLEAN)} chars): "
-          f"{per_line_us(redactor, CLEAN, 20_000):6.2f} µs/line")
+    print(
+        f"clean line  (avg of {len(CLEAN)} kinds, ~{sum(map(len, CLEAN)) // len(CLEAN)} chars): "
+        f"{per_line_us(redactor, CLEAN, 20_000):6.2f} µs/line"
+    )
     for i, line in enumerate(CLEAN):
         print(f"  clean[{i}] {len(line):3d} chars: {per_line_us(redactor, (line,), 20_000):6.2f} µs/line")
     print(f"secret line ({len(SECRET)} chars): {per_line_us(redactor, (SECRET,), 2_000):6.2f} µs/line")

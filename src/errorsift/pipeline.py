@@ -18,14 +18,14 @@ from typing import Any
 
 from errorsift.analysis.base import Analyzer
 from errorsift.analysis.cache import CachePolicy
+from errorsift.analysis.step import AnalysisItem, AnalysisStep
 from errorsift.anomaly import DayCount, baseline_from_days, classify, urgency_key, why_flagged
-from errorsift.errors import AnalyzerError
 from errorsift.ingest import Ingestor
-from errorsift.models import Analysis, AnalysisRequest, AnalysisType, Anomaly, Triage
+from errorsift.models import Analysis, AnalysisRequest, Anomaly, Triage
 from errorsift.signatures.base import Grouper
 from errorsift.sources.base import Source
 from errorsift.store.store import Store
-from errorsift.triage import DEFAULT_CATEGORY_ROUTES, NoiseRule, apply_noise, matching_noise_rule, route
+from errorsift.triage import DEFAULT_CATEGORY_ROUTES, NoiseRule, NoiseRules, decide
 
 StepLog = Callable[[str, str], None]
 
@@ -193,14 +193,29 @@ class Pipeline:
             current = conn.window_counts(win_start, win_end)
             daily = conn.daily_counts(base_start, win_start)
             rows = conn.signature_rows(list(current))
-            noise = [NoiseRule(r["id"], r["kind"], r["value"], r["reason"]) for r in conn.noise_rules()]
+            noise = NoiseRules(NoiseRule(r["id"], r["kind"], r["value"], r["reason"]) for r in conn.noise_rules())
+            overrides = conn.owner_overrides()
 
         anomalies: dict[str, Anomaly] = {}
         for key, per_customer in current.items():
             days = [DayCount(sum(c.values()), _named(c)) for c in daily.get(key, {}).values() if sum(c.values()) > 0]
             anomalies[key] = classify(sum(per_customer.values()), _named(per_customer), baseline_from_days(days))
 
-        meter = self._analyze(run_id, current, rows, anomalies)
+        requests = [
+            AnalysisItem(
+                request=AnalysisRequest(
+                    signature=key,
+                    error_type=rows.get(key, {}).get("error_type", ""),
+                    occurrences=sum(per_customer.values()),
+                    customers_affected=len(_named(per_customer)),
+                    normalized=(rows.get(key, {}).get("template") or rows.get(key, {}).get("normalized", ""))[:400],
+                    samples=tuple(rows.get(key, {}).get("samples", [])[: self.config.samples]),
+                ),
+                escalated=anomalies[key].escalated,
+            )
+            for key, per_customer in current.items()
+        ]
+        meter = AnalysisStep(self.store, self.analyzer, self.config.cache).run(run_id, requests)
         log(
             "cache",
             f"{meter['cache_hits']} hits, {meter['cache_misses']} misses (TTL recent {self.config.cache.recent_ttl})",
@@ -221,7 +236,7 @@ class Pipeline:
             f"{len(anomalies)} active: {flags['new']} NEW, {flags['spike']} SPIKE, {flags['spread']} SPREAD",
         )
 
-        patterns = self._patterns(current, rows, anomalies, meter["analyses"], noise)
+        patterns = self._patterns(current, rows, anomalies, meter["analyses"], noise, overrides)
         buckets = Counter(p.triage.bucket for p in patterns)
         suppressed = sum(p.triage.suppressed for p in patterns)
         log("routing", ", ".join(f"{b} {n}" for b, n in sorted(buckets.items())) + f"; {suppressed} suppressed")
@@ -265,101 +280,33 @@ class Pipeline:
         log("store", f"{len(patterns)} patterns written; run {run_id} complete in {report['duration_s']:.2f}s")
         return RunResult(run_id, report, patterns)
 
-    def _analyze(
-        self,
-        run_id: int,
-        current: dict[str, dict[str, int]],
-        rows: dict[str, dict[str, Any]],
-        anomalies: dict[str, Anomaly],
-    ) -> dict[str, Any]:
-        """Cache check, then one analyzer call per miss; each result commits on its own."""
-        meter: dict[str, Any] = dict.fromkeys(
-            ("cache_hits", "cache_misses", "model_calls", "input_tokens", "output_tokens", "pending"), 0
-        )
-        meter["cost_usd"] = 0.0
-        analyses: dict[str, Analysis] = {}
-        now = datetime.now(UTC)
-        rtype = AnalysisType.RECENT.value
-        order = sorted(current, key=lambda k: (not anomalies[k].escalated, -sum(current[k].values()), k))
-        for key in order:
-            row = rows.get(key, {})
-            with self.store.read() as conn:
-                cached = conn.cached_analysis(key, rtype)
-            if cached is not None and self._usable(cached.analyzer, cached.created_at, now):
-                meter["cache_hits"] += 1
-                analyses[key] = Analysis.model_validate(cached.analysis)
-                continue
-            meter["cache_misses"] += 1
-            request = AnalysisRequest(
-                signature=key,
-                error_type=row.get("error_type", ""),
-                occurrences=sum(current[key].values()),
-                customers_affected=len(_named(current[key])),
-                normalized=(row.get("template") or row.get("normalized", ""))[:400],
-                samples=tuple(row.get("samples", [])[: self.config.samples]),
-            )
-            try:
-                outcome = self.analyzer.analyze(request)
-            except AnalyzerError as exc:
-                meter["pending"] += 1
-                with self.store.begin() as conn:
-                    conn.record_model_call(
-                        run_id=run_id,
-                        signature=key,
-                        analysis_type=rtype,
-                        model=self.analyzer.name,
-                        ok=False,
-                        error=str(exc),
-                    )
-                analyses[key] = Analysis(summary=f"Analysis pending: {exc}"[:200], fallback=True, analyzer="pending")
-                continue
-            analyses[key] = outcome.analysis
-            with self.store.begin() as conn:
-                conn.save_analysis(
-                    key, rtype, outcome.analysis.model_dump(mode="json"), outcome.analysis.analyzer, now, outcome.prompt
-                )
-                if outcome.model_called:
-                    u = outcome.usage
-                    conn.record_model_call(
-                        run_id=run_id,
-                        signature=key,
-                        analysis_type=rtype,
-                        model=u.model,
-                        input_tokens=u.input_tokens,
-                        output_tokens=u.output_tokens,
-                        cost_usd=u.cost_usd,
-                    )
-            if outcome.model_called:
-                meter["model_calls"] += 1
-                meter["input_tokens"] += outcome.usage.input_tokens
-                meter["output_tokens"] += outcome.usage.output_tokens
-                meter["cost_usd"] += outcome.usage.cost_usd
-        meter["analyses"] = analyses
-        return meter
-
-    def _usable(self, cached_by: str, created_at: datetime, now: datetime) -> bool:
-        """Fresh, and from the same kind of analyzer: an offline answer never stands in for a model's."""
-        if not self.config.cache.is_fresh(created_at, now, AnalysisType.RECENT):
-            return False
-        return (cached_by == "offline") == (self.analyzer.name == "offline")
-
     def _patterns(
         self,
         current: dict[str, dict[str, int]],
         rows: dict[str, dict[str, Any]],
         anomalies: dict[str, Anomaly],
         analyses: dict[str, Analysis],
-        noise: list[NoiseRule],
+        noise: NoiseRules,
+        overrides: dict[str, dict[str, Any]],
     ) -> list[Pattern]:
         patterns = []
         for key, per_customer in current.items():
             row = rows.get(key, {})
             analysis = analyses[key]
             anomaly = anomalies[key]
-            routed = route(analysis, row.get("error_type", ""), self.config.category_routes)
-            rule = matching_noise_rule(noise, key, row.get("normalized", ""))
+            rule = noise.match(key, row.get("normalized", ""))
             if rule is None and row.get("template"):
-                rule = matching_noise_rule(noise, key, row["template"])
+                rule = noise.match(key, row["template"])
+            override = overrides.get(key)
+            triage = decide(
+                analysis,
+                row.get("error_type", ""),
+                anomaly,
+                routes=self.config.category_routes,
+                override=(override["bucket"], override["owner"]) if override else None,
+                override_reason=override["reason"] if override else "",
+                noise_rule=rule,
+            )
             occurrences = sum(per_customer.values())
             patterns.append(
                 Pattern(
@@ -371,7 +318,7 @@ class Pipeline:
                     occurrences=occurrences,
                     customers=sorted(_named(per_customer)),
                     anomaly=anomaly,
-                    triage=apply_noise(routed, rule, anomaly),
+                    triage=triage,
                     analysis=analysis,
                     why_flagged=why_flagged(anomaly, occurrences, len(_named(per_customer)), self.config.baseline_days),
                 )

@@ -114,6 +114,10 @@ model_calls = Table(
     Column("input_tokens", Integer, nullable=False, default=0),
     Column("output_tokens", Integer, nullable=False, default=0),
     Column("cost_usd", Float, nullable=False, default=0.0),
+    Column("cache_write_tokens", Integer, nullable=False, default=0),
+    Column("cache_read_tokens", Integer, nullable=False, default=0),
+    Column("usage", JSON, nullable=False, default=dict),  # raw provider usage, so cost can be recomputed
+    Column("batch", Boolean, nullable=False, default=False),
     Column("ok", Boolean, nullable=False, default=True),
     Column("error", Text),
     Column("created_at", UTCDateTime, nullable=False),
@@ -168,4 +172,78 @@ checkpoints = Table(
     Column("source", Text, primary_key=True),
     Column("watermark", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- 0002: actions from people, model batches, the run lease, notifications, daily rollups -----
+
+owner_overrides = Table(
+    "owner_overrides",
+    metadata,
+    Column("signature", String(32), primary_key=True),
+    Column("bucket", String(32), nullable=False),
+    Column("owner", String(32), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False, default=""),
+)
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("who", Text, nullable=False, default=""),
+    Column("action", String(32), nullable=False),  # noise_add | noise_remove | override | merge | reanalyze | …
+    Column("target", Text, nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    Column("details", JSON, nullable=False, default=dict),  # what undo needs
+    Column("undone_at", UTCDateTime),
+)
+
+analysis_batches = Table(
+    "analysis_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", Text, nullable=False),
+    Column("batch_id", Text, nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # submitted | collected | failed
+    Column("items", JSON, nullable=False, default=dict),  # custom_id -> {signature, analysis_type, prompt}
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("collected_at", UTCDateTime),
+    Column("run_id", Integer),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("signature", String(32), nullable=False),
+    Column("flag", String(16), nullable=False),  # new | spike | spread | noise_escalated
+    Column("channel", Text, nullable=False),
+    Column("run_id", Integer),
+    Column("status", String(16), nullable=False),  # sent | failed
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("error", Text),
+    Column("payload", JSON, nullable=False, default=dict),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Index("ix_notifications_dedup", "signature", "flag", "channel", "sent_at"),
+)
+
+daily_counts = Table(
+    "daily_counts",
+    metadata,
+    Column("signature", String(32), primary_key=True),
+    Column("customer", Text, primary_key=True),
+    Column("day", Integer, primary_key=True),  # epoch seconds // 86400; rollup kept after hourly pruning
+    Column("count", BigInteger, nullable=False),
 )

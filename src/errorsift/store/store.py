@@ -6,6 +6,7 @@ so a run killed midway leaves nothing half-counted.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, any_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from errorsift.store import schema as t
@@ -71,23 +72,33 @@ class StoreConn:
     def claim_new_events(self, ids: Sequence[int], hours: Sequence[int]) -> list[bool]:
         """Record event ids; return, per input, whether it is new (not seen before, not repeated here).
 
-        This is what makes re-ingesting the same events count them once.
+        This is what makes re-ingesting the same events count them once. It is on the hot path, so
+        the lookup is one statement per batch (SQLite `json_each`, PostgreSQL `= ANY`).
         """
-        seen: set[int] = set()
-        for chunk in _chunks(list(set(ids))):
-            rows = self.conn.execute(select(t.seen_events.c.id).where(t.seen_events.c.id.in_(chunk)))
-            seen.update(r[0] for r in rows)
+        unique = list(set(ids))
+        if self.dialect == "sqlite":
+            rows = self.conn.exec_driver_sql(
+                "SELECT id FROM seen_events WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(unique),)
+            )
+        else:
+            rows = self.conn.execute(
+                select(t.seen_events.c.id).where(t.seen_events.c.id == any_(bindparam("ids"))), {"ids": unique}
+            )
+        seen: set[int] = {r[0] for r in rows}
         fresh: list[bool] = []
-        new_rows: list[dict[str, int]] = []
+        new_rows: list[tuple[int, int]] = []
         for event_id, hour in zip(ids, hours, strict=True):
             if event_id in seen:
                 fresh.append(False)
             else:
                 seen.add(event_id)
                 fresh.append(True)
-                new_rows.append({"id": event_id, "hour": hour})
+                new_rows.append((event_id, hour))
         if new_rows:
-            self.conn.execute(insert(t.seen_events), new_rows)
+            if self.dialect == "sqlite":
+                self.conn.exec_driver_sql("INSERT INTO seen_events (id, hour) VALUES (?, ?)", new_rows)
+            else:
+                self.conn.execute(insert(t.seen_events), [{"id": i, "hour": h} for i, h in new_rows])
         return fresh
 
     def add_counts(self, counts: Mapping[tuple[str, str, int], int]) -> None:
@@ -349,6 +360,41 @@ class StoreConn:
 
     def remove_noise_rule(self, rule_id: int) -> bool:
         return bool(self.conn.execute(delete(t.noise_rules).where(t.noise_rules.c.id == rule_id)).rowcount)
+
+    # --- owner overrides and the action log ---------------------------------------------------------
+
+    def owner_overrides(self) -> dict[str, dict[str, Any]]:
+        return {r.signature: dict(r._mapping) for r in self.conn.execute(select(t.owner_overrides))}
+
+    def set_owner_override(self, key: str, bucket: str, owner: str, reason: str, created_by: str = "") -> None:
+        values = {"bucket": bucket, "owner": owner, "reason": reason, "created_at": _now(), "created_by": created_by}
+        stmt = self._insert(t.owner_overrides).values(signature=key, **values)
+        self.conn.execute(stmt.on_conflict_do_update(index_elements=["signature"], set_=values))
+
+    def clear_owner_override(self, key: str) -> bool:
+        return bool(self.conn.execute(delete(t.owner_overrides).where(t.owner_overrides.c.signature == key)).rowcount)
+
+    def record_action(
+        self, who: str, action: str, target: str, reason: str = "", details: dict[str, Any] | None = None
+    ) -> int:
+        """Every change a person makes is logged with who/when/why and what undoing it needs."""
+        result = self.conn.execute(
+            insert(t.actions).values(
+                at=_now(), who=who, action=action, target=target, reason=reason, details=details or {}
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def actions(self, limit: int = 100) -> list[dict[str, Any]]:
+        query = select(t.actions).order_by(t.actions.c.id.desc()).limit(limit)
+        return [dict(r._mapping) for r in self.conn.execute(query)]
+
+    def action(self, action_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute(select(t.actions).where(t.actions.c.id == action_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    def mark_action_undone(self, action_id: int) -> None:
+        self.conn.execute(update(t.actions).where(t.actions.c.id == action_id).values(undone_at=_now()))
 
     # --- source checkpoints ----------------------------------------------------------------------
 
