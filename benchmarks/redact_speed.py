@@ -24,6 +24,11 @@ CLEAN = (
     '2024-05-01T10:00:00Z level=error service=search msg="query failed" error="context deadline '
     'exceeded" duration=5.002s shard=12 index=products-v3',
 )
+# Clean lines that trip a trigger ("token", a 13-digit id, "session"): the scan runs, finds nothing.
+NEAR_MISS = (
+    "AuthError: token expired for session of tenant acme after 3600s; user must log in again",
+    "order 1714567890123 stuck in state PENDING since 2024-05-01T10:00:00Z (worker-3)",
+)
 SECRET = (
     "Login failed for bob.smith@example.com from 203.0.113.7: invalid password; "
     "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N "
@@ -51,6 +56,10 @@ def main() -> None:
     )
     for i, line in enumerate(CLEAN):
         print(f"  clean[{i}] {len(line):3d} chars: {per_line_us(redactor, (line,), 20_000):6.2f} µs/line")
+    for i, line in enumerate(NEAR_MISS):
+        print(f"near-miss[{i}] {len(line):3d} chars: {per_line_us(redactor, (line,), 5_000):6.2f} µs/line")
+    reference = Redactor(prefilter=False)
+    print(f"clean line without the pre-check: {per_line_us(reference, CLEAN, 2_000):6.2f} µs/line")
     print(f"secret line ({len(SECRET)} chars): {per_line_us(redactor, (SECRET,), 2_000):6.2f} µs/line")
 
 

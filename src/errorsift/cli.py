@@ -370,6 +370,25 @@ def signatures_merge(ctx: click.Context, source_key: str, target_key: str, db: s
     out.print(f"merged {source_key} into {target}")
 
 
+DEMO_NOISE = (
+    ("during graceful shutdown", "deploy churn: workers restart during every deploy"),
+    ("Health check failed during deploy", "deploy churn: pods cycle during rollout"),
+)
+
+
+def seed_demo_noise_rules(db: str) -> None:
+    """The demo's team has already marked deploy churn as known noise (idempotent)."""
+    store = Store(db)
+    try:
+        with store.begin() as conn:
+            have = {r["value"] for r in conn.noise_rules()}
+            for pattern, reason in DEMO_NOISE:
+                if pattern not in have:
+                    conn.add_noise_rule("regex", pattern, reason, created_by="demo")
+    finally:
+        store.close()
+
+
 @main.command()
 @click.option("--out", "out_dir", default="demo-data", show_default=True, help="Folder for the generated fleet.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same fleet).")
@@ -394,8 +413,11 @@ def demo(ctx: click.Context, out_dir: str, seed: int, as_json: bool, **flags: An
     at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     path = folder / "fleet.jsonl"
     manifest = generate_fleet(path, seed=seed, end=at)
+    seed_demo_noise_rules(settings.db)
     if not as_json:
-        err.print(f"generated {manifest.events:,} events for {len(manifest.customers)} customers in {path}", highlight=False)
+        err.print(
+            f"generated {manifest.events:,} events for {len(manifest.customers)} customers in {path}", highlight=False
+        )
     result = run_pipeline(settings, str(path), at, verbose=not as_json)
     if as_json:
         print_json(result.as_dict())

@@ -35,7 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("source", "", "Default source for `run` when --source is not given (jsonl:PATH, text:PATH, PATH, -)."),
     Setting("analyzer", "offline", "Analyzer: offline (deterministic rules, no network) or anthropic."),
     Setting("model", "claude-sonnet-4-5", "Model name for the anthropic analyzer."),
-    Setting("grouping", "seed", "Grouping strategy: seed (SPEC's rules only) or mined (template mining)."),
+    Setting("grouping", "mined", "Grouping strategy: mined (masks + template mining + stack traces) or seed (SPEC rules only)."),
     Setting("window", "24h", "Length of the current window evaluated for anomalies (e.g. 24h, 90m, 2d)."),
     Setting("baseline_days", 7, "Days of history before the window that form the baseline."),
     Setting("recent_ttl", "6h", "How long a `recent` analysis is reused."),
@@ -79,7 +79,7 @@ class Settings:
     source: str = ""
     analyzer: str = "offline"
     model: str = "claude-sonnet-4-5"
-    grouping: str = "seed"
+    grouping: str = "mined"
     window: str = "24h"
     baseline_days: int = 7
     recent_ttl: str = "6h"

@@ -38,7 +38,9 @@ validator rejects the text (a Luhn-invalid card) leaves it unchanged; the scan c
 Rule conventions: a group named ``value`` or ``value_*`` marks the only part replaced (the rest
 of the match, e.g. the key, is kept); a value that already is a placeholder is left alone, which
 makes redaction idempotent. Patterns start at the beginning of a run (a look-behind) so a huge
-line costs linear time. A cheap trigger pre-check skips the big regex for most clean lines.
+line costs linear time. Speed: each rule has cheap triggers (``TRIGGERS``); a line that hits none
+skips the regex (most clean lines, ~3 µs), and a line that hits some is scanned only with the
+rules they name, in the same priority order.
 """
 
 from __future__ import annotations
@@ -418,7 +420,8 @@ class Redactor:
         for i, rule in enumerate(self.rules):
             body, values = _embed(i, rule)
             self._bodies.append(body)
-            self._specs.append(_Compiled(rule.name, rule.placeholder, values, VALIDATORS.get(rule.name)))
+            validator = VALIDATORS.get(rule.name) if i >= len(extra) else None  # built-ins only
+            self._specs.append(_Compiled(rule.name, rule.placeholder, values, validator))
         self._placeholders = frozenset(r.placeholder for r in self.rules)
         self._extra = re.compile("|".join(self._bodies[: len(extra)])) if extra else None
         # Per built-in rule index: its literal triggers and its compiled shape triggers.
@@ -492,7 +495,8 @@ class Redactor:
                 spans = spec.validator(value)
                 if spans:
                     counts[spec.name] = counts.get(spec.name, 0) + len(spans)
-                pieces, last = [], start
+                pieces: list[str] = []
+                last = start
                 for s, e in spans:
                     pieces += (text[last : vstart + s], spec.placeholder)
                     last = vstart + e
