@@ -22,7 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from errorsift.signatures.mined import MinedGrouper
+from errorsift.signatures.redact import Redactor
 from errorsift.signatures.seed import SeedNormalizer
+from errorsift.signatures.signer import Signer
 
 Runner = Callable[[Sequence[str]], list[str]]
 
@@ -46,8 +48,10 @@ def grouping_accuracy(predicted: Sequence[str], truth: Sequence[str]) -> float:
 
 
 def run_errorsift(messages: Sequence[str]) -> list[str]:
+    """Exactly what `errorsift run` / `errorsift signature` do: redact, shape cache, mined grouper."""
     grouper = MinedGrouper()
-    keys = [grouper.sign(m).key for m in messages]
+    signer = Signer(grouper, Redactor().redact_with_counts)
+    keys = [signer.sign(m)[0].key for m in messages]
     return [grouper.resolve(k) for k in keys]
 
 

@@ -200,6 +200,7 @@ def signature(ctx: click.Context, messages: tuple[str, ...], as_json: bool, **fl
       echo "Timeout after 30000ms for tenant_id: t-9" | errorsift signature --json
     """
     from errorsift.ingest import resolve_key
+    from errorsift.signatures.signer import Signer
 
     settings = settings_from(ctx, **flags)
     store = Store(settings.db) if Path(settings.db).exists() or "://" in settings.db else None
@@ -213,15 +214,17 @@ def signature(ctx: click.Context, messages: tuple[str, ...], as_json: bool, **fl
         if store is not None:
             store.close()
     redact = make_redactor(settings)
-    results = [grouper.sign(redact(line)[0]) for line in _input_lines(messages)]
-    new_aliases = getattr(grouper, "aliases", None)
-    table = {**(new_aliases() if callable(new_aliases) else {}), **aliases}
-    for r in results:
-        key = resolve_key(table, r.key)
+    signer = Signer(grouper, redact)
+    results = [(signer.sign(line)[0], line) for line in _input_lines(messages)]
+    learned = getattr(grouper, "aliases", None)
+    table = {**(learned() if callable(learned) else {}), **aliases}
+    for result, line in results:
+        key = resolve_key(table, result.key)
+        normalized = grouper.normalize(redact(line)[0])
         if as_json:
-            print_json({"signature": key, "normalized": r.normalized, "template": r.template})
+            print_json({"signature": key, "normalized": normalized, "template": result.template})
         else:
-            out.print(f"{key}  {r.normalized}", highlight=False, markup=False)
+            out.print(f"{key}  {normalized}", highlight=False, markup=False)
 
 
 @main.command()

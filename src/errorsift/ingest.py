@@ -13,13 +13,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from errorsift.models import ErrorEvent, SignatureResult
+from errorsift.models import ErrorEvent
 from errorsift.signatures.base import Grouper
+from errorsift.signatures.signer import Signer
 from errorsift.store.store import SignatureInfo, StoreConn
 
 BATCH = 20_000
 FLUSH_AT = 200_000  # distinct (signature, customer, hour) cells held before a flush
-SIGN_CACHE_MAX = 200_000
 SAMPLES = 5
 
 
@@ -65,26 +65,8 @@ class Ingestor:
         self.aliases = aliases
         self.stats = IngestStats()
         self.infos: dict[str, SignatureInfo] = {}
+        self.signer = Signer(grouper, redact)
         self._counts: Counter[tuple[str, str, int]] = Counter()
-        self._sign_cache: dict[str, SignatureResult] = {}
-        self._redact_cache: dict[str, tuple[str, dict[str, int]]] = {}
-
-    def sign_text(self, raw: str) -> tuple[SignatureResult, str]:
-        """Redact, then sign; both cached by exact text because fleets repeat themselves."""
-        redacted = self._redact_cache.get(raw)
-        if redacted is None:
-            redacted = self.redact(raw)
-            if len(self._redact_cache) < SIGN_CACHE_MAX:
-                self._redact_cache[raw] = redacted
-        text, found = redacted
-        if found:
-            self.stats.redactions.update(found)
-        result = self._sign_cache.get(text)
-        if result is None:
-            result = self.grouper.sign(text)
-            if len(self._sign_cache) < SIGN_CACHE_MAX:
-                self._sign_cache[text] = result
-        return result, text
 
     def consume(self, events: Iterable[ErrorEvent]) -> None:
         batch: list[ErrorEvent] = []
@@ -105,8 +87,13 @@ class Ingestor:
         stats.raw_events += len(batch)
         counts = self._counts
         infos = self.infos
+        sign = self.signer.sign
+        redactions = stats.redactions
         for event, hour, is_new in zip(batch, hours, fresh, strict=True):
-            result, text = self.sign_text(event_text(event))
+            raw = event_text(event)
+            result, found, _ = sign(raw)
+            if found:
+                redactions.update(found)
             key = result.key
             if key in self.aliases:
                 key = resolve_key(self.aliases, key)
@@ -118,8 +105,9 @@ class Ingestor:
             counts[(key, event.customer, hour)] += 1
             info = infos.get(key)
             if info is None:
+                text = self.redact(raw)[0]
                 infos[key] = SignatureInfo(
-                    normalized=result.normalized,
+                    normalized=self.grouper.normalize(text),
                     template=result.template,
                     error_type=event.error_type,
                     service=event.service,
@@ -138,8 +126,10 @@ class Ingestor:
                 info.last_seen = event.timestamp
             if not info.error_type and event.error_type:
                 info.error_type = event.error_type
-            if len(info.samples) < SAMPLES and text not in info.samples:
-                info.samples.append(text)
+            if len(info.samples) < SAMPLES:
+                text = self.redact(raw)[0]
+                if text not in info.samples:
+                    info.samples.append(text)
         if len(counts) >= FLUSH_AT:
             self._flush_counts()
 

@@ -99,16 +99,32 @@ class AnalysisRequest:
     normalized: str
     samples: tuple[str, ...] = ()
     analysis_type: AnalysisType = AnalysisType.RECENT
+    # Optional facts (all redacted/normalized): why the run flagged it, where it was raised, and,
+    # for `pattern` analyses, its history. Defaults keep older callers and stored requests valid.
+    anomaly_flags: tuple[str, ...] = ()  # "NEW", "SPIKE", "SPREAD"
+    stack_frames: tuple[str, ...] = ()  # top in-app frames, innermost first
+    service: str = ""
+    days_present: int = 0  # baseline days on which the signature occurred
+    daily_history: tuple[tuple[str, int, int], ...] = ()  # (day, occurrences, customers), oldest first
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Metered cost of one model call."""
+    """Metered cost of one analysis (one model call, or two when a repair was needed).
+
+    `input_tokens` are the uncached input tokens billed at the input rate; prompt-cache writes
+    and reads are counted apart because they are priced apart. `raw` keeps the provider's own
+    usage objects so the cost can be recomputed when prices change.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
     model: str = ""
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    raw: dict[str, Any] = field(default_factory=dict)
+    batch: bool = False
 
 
 @dataclass(frozen=True, slots=True)

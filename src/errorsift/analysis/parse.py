@@ -18,9 +18,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from errorsift.models import Analysis
+from errorsift.analysis.schema import TREND_VALUES, answer_model
+from errorsift.models import Analysis, AnalysisType
 
-__all__ = ["FALLBACK_EXPLANATION", "parse_analysis"]
+__all__ = ["FALLBACK_EXPLANATION", "fallback_analysis", "parse_analysis"]
 
 FALLBACK_EXPLANATION = (
     "The model's answer could not be read as the analysis JSON; the summary shows the start of the "
@@ -81,31 +82,38 @@ _CONFIDENCE_WORDS = {
     "low": 0.2,
     "very low": 0.1,
 }
+_TREND = {value: value for value in TREND_VALUES} | {"stable": "chronic", "steady": "chronic", "growing": "worsening"}
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
-def parse_analysis(text: str, analyzer: str) -> Analysis:
+def parse_analysis(text: str, analyzer: str, kind: AnalysisType | str = AnalysisType.RECENT) -> Analysis:
     """Parse a model answer into an `Analysis` stamped with `analyzer`; never raises.
 
     Fields the model may not set (``fallback``, ``analyzer``) are always overwritten, so a
     model (or an injected log line) cannot mark its own answer as offline or as a fallback.
+    A `pattern` answer becomes a `PatternAnalysis` (with its trend and permanent fix).
     """
     text = text if isinstance(text, str) else str(text)
+    model = answer_model(kind)
     for candidate in _candidate_objects(text):
         if not _SCHEMA_KEYS.intersection(candidate):
             continue
         try:
-            analysis = Analysis.model_validate(_normalize(candidate))
+            values = _normalize(candidate)
+            if model is not Analysis:
+                values["trend"] = _enum(candidate.get("trend"), _TREND)
+                values["permanent_fix"] = _text(candidate.get("permanent_fix"))
+            analysis = model.model_validate(values)
         except (ValidationError, TypeError, ValueError):
             continue
         return analysis.model_copy(update={"fallback": False, "analyzer": analyzer})
-    return fallback_analysis(text, analyzer)
+    return fallback_analysis(text, analyzer, kind)
 
 
-def fallback_analysis(text: str, analyzer: str) -> Analysis:
+def fallback_analysis(text: str, analyzer: str, kind: AnalysisType | str = AnalysisType.RECENT) -> Analysis:
     """The marked fallback for an unusable answer (SPEC: summary = first 200 characters)."""
-    return Analysis(summary=text[:200], explanation=FALLBACK_EXPLANATION, fallback=True, analyzer=analyzer)
+    return answer_model(kind)(summary=text[:200], explanation=FALLBACK_EXPLANATION, fallback=True, analyzer=analyzer)
 
 
 # ---------------------------------------------------------------- finding the object

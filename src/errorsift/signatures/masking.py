@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from errorsift.signatures.base import Rule
+from errorsift.signatures.redact import REDACTION_RULES
 
 WILDCARD = "<*>"
 MASKING_VERSION = "masks-v1"  # bump when a rule change would move existing signatures
@@ -72,6 +73,11 @@ _EMPTY = frozenset({"()", "[]", "{}", "''", '""'})  # an empty value is still a 
 _DIGIT_RATIO = 0.3  # a token with this share of digits is a value (Brain's rule): `J16`, `bglio559`
 _DIGIT_SHAPE = bytes.maketrans(b"0123456789", b"1111111111")
 _CACHE_LIMIT = 100_000
+# Redaction runs first; its typed placeholders (`<ip>`, `<card>`, …) are values, wherever they sit in
+# a token (`<ip>:50010`, `blk_-<card>`), so they become the wildcard before tokens are classified.
+_REDACTED = re.compile(
+    "|".join(sorted({re.escape(r.placeholder) for r in REDACTION_RULES} | {"<unredactable>"}, key=len, reverse=True))
+)
 
 _KEEP, _VAR, _UNIT, _DATE = 0, 1, 2, 3
 
@@ -113,6 +119,8 @@ class Masker:
 
     def mask(self, message: str) -> Masked:
         """Mask a message into tokens; never raises, and masking its own output changes nothing."""
+        if "<" in message:
+            message = _REDACTED.sub(WILDCARD, message)
         shape = message.encode("utf-8", "surrogatepass").translate(_DIGIT_SHAPE)
         hit = self._shapes.get(shape)
         if hit is not None:

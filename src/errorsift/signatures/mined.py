@@ -67,6 +67,10 @@ class MinedGrouper:
         self._remember(message, normalized, template.id)
         return self._result(template.key, normalized, template.text)
 
+    def normalize(self, message: str) -> str:
+        """The seed normalization (SPEC layer 1), exactly; learns nothing."""
+        return seed_normalize(message)
+
     def export_state(self) -> dict[str, Any]:
         return {
             "strategy": self.strategy_id,
