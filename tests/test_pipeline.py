@@ -158,3 +158,25 @@ def test_failed_analysis_stays_pending_and_is_retried_next_run(store):
     flaky.fail = False
     second = pipeline(store, flaky).run(MemorySource(fleet()))
     assert second.report["cache_misses"] == 2 and second.report["model_calls"] == 2
+
+
+def test_owner_override_routes_the_next_run(store):
+    first = pipeline(store).run(MemorySource(fleet()))
+    deadlock = next(p for p in first.patterns if p.error_type == "sql")
+    with store.begin() as conn:
+        conn.set_owner_override(deadlock.signature, "application", "dev", "orders team owns this query")
+    second = pipeline(store).run(MemorySource(fleet()))
+    again = next(p for p in second.patterns if p.signature == deadlock.signature)
+    assert (again.triage.bucket, again.triage.owner) == ("application", "dev")
+    assert "Owner overridden: orders team owns this query" in again.triage.reason
+
+
+def test_merged_signature_takes_the_history_and_future_events(store):
+    first = pipeline(store).run(MemorySource(fleet()))
+    a, b = first.patterns[0].signature, first.patterns[1].signature
+    with store.begin() as conn:
+        conn.add_alias(a, b, "merged")
+    second = pipeline(store).run(MemorySource([*fleet(), ev(999, "KeyError: 'plan' for user_id: 5", "zeta", 1)]))
+    (merged,) = second.patterns
+    assert merged.signature == b
+    assert merged.occurrences == sum(p.occurrences for p in first.patterns) + 1

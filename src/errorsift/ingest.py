@@ -89,19 +89,21 @@ class Ingestor:
         infos = self.infos
         sign = self.signer.sign
         redactions = stats.redactions
+        aliases = self.aliases
+        signatures = stats.signatures
+        new_events = 0
         for event, hour, is_new in zip(batch, hours, fresh, strict=True):
-            raw = event_text(event)
+            raw = event.stack and event_text(event) or event.message
             result, found, _ = sign(raw)
             if found:
                 redactions.update(found)
             key = result.key
-            if key in self.aliases:
-                key = resolve_key(self.aliases, key)
-            stats.signatures.add(key)
+            if key in aliases:
+                key = resolve_key(aliases, key)
+            signatures.add(key)
             if not is_new:
-                stats.already_seen += 1
                 continue
-            stats.new_events += 1
+            new_events += 1
             counts[(key, event.customer, hour)] += 1
             info = infos.get(key)
             if info is None:
@@ -130,6 +132,8 @@ class Ingestor:
                 text = self.redact(raw)[0]
                 if text not in info.samples:
                     info.samples.append(text)
+        stats.new_events += new_events
+        stats.already_seen += len(batch) - new_events
         if len(counts) >= FLUSH_AT:
             self._flush_counts()
 

@@ -202,7 +202,9 @@ def _describe(where: str, fault: Fault, retries: int, policy: RetryPolicy) -> st
     """One line for people: what failed, after how many retries, and what happens next."""
     after = f" after {retries} retries" if fault.retryable else ""
     if fault.kind == "spend_limit":
-        return f"{where} refused the call: spend limit reached ({fault.message}); raise the limit, the rest stays pending"
+        return (
+            f"{where} refused the call: spend limit reached ({fault.message}); raise the limit, the rest stays pending"
+        )
     if fault.kind == "auth":
         return f"{where} rejected the API key ({fault.message}): check the key and its permissions"
     if fault.kind == "timeout":

@@ -251,5 +251,7 @@ class PriceTable:
             raise ValueError(f"token counts must be >= 0, got {counts}")
         total_input = input_tokens + cache_write_tokens + cache_read_tokens
         rin, rout, rwrite, rread = self.price_for(model).rates(total_input)
-        usd = (input_tokens * rin + output_tokens * rout + cache_write_tokens * rwrite + cache_read_tokens * rread) / _PER
+        usd = (
+            input_tokens * rin + output_tokens * rout + cache_write_tokens * rwrite + cache_read_tokens * rread
+        ) / _PER
         return usd * self.batch_discount if batch else usd

@@ -118,7 +118,10 @@ class ModelAnalyzer(ABC):
                 second = self.send(repair)
             except CallFailed as exc:  # the first call is paid for: keep its fallback, say why
                 fallback = fallback_analysis(first.text, self.name, kind)
-                analysis, how = fallback.model_copy(update={"explanation": f"{fallback.explanation} ({exc})"}), "fallback"
+                analysis, how = (
+                    fallback.model_copy(update={"explanation": f"{fallback.explanation} ({exc})"}),
+                    "fallback",
+                )
             else:
                 usages.append(second.usage)
                 sent = repair

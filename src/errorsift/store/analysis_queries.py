@@ -68,7 +68,9 @@ def finish_batch(conn: StoreConn, batch_id: str, status: str, collected_at: date
     )
 
 
-def model_calls_for(conn: StoreConn, signature: str, analysis_type: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+def model_calls_for(
+    conn: StoreConn, signature: str, analysis_type: str | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
     """The latest calls made for one signature (paid or failed), newest first."""
     c = t.model_calls.c
     query = select(t.model_calls).where(c.signature == signature)

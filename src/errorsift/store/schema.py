@@ -247,3 +247,17 @@ daily_counts = Table(
     Column("day", Integer, primary_key=True),  # epoch seconds // 86400; rollup kept after hourly pruning
     Column("count", BigInteger, nullable=False),
 )
+
+# --- 0003: scheduler workers (presence and next fire time, for the runs page) -------------------
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(128), primary_key=True),  # the lease holder id: host:pid:random
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("schedule", Text, nullable=False),  # "30m" or a cron expression
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("next_run_at", UTCDateTime),
+)

@@ -105,6 +105,13 @@ class StoreConn:
         """Increment hourly counts per (signature, customer, epoch hour)."""
         if not counts:
             return
+        if self.dialect == "sqlite":  # the hot path: plain driver executemany, no per-row compile
+            self.conn.exec_driver_sql(
+                "INSERT INTO hourly_counts (signature, customer, hour, count) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (signature, customer, hour) DO UPDATE SET count = count + excluded.count",
+                [(s, c, h, n) for (s, c, h), n in counts.items()],
+            )
+            return
         stmt = self._insert(t.hourly_counts)
         stmt = stmt.on_conflict_do_update(
             index_elements=["signature", "customer", "hour"],
