@@ -37,12 +37,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "sources"))  # the fake lives beside the unit tests
 from fake_datadog import API_KEY, APP_KEY, FakeDatadog, Fault, error, iso, make_log, rate_limit
 
+from errorsift.ingest import BATCH
 from errorsift.store.store import Store
 
 N_LOGS = 25_000
 SPAN = timedelta(days=2)  # the fleet's history, ending just before the first run's "now"
 OVERLAP = timedelta(minutes=5)  # the default ERRORSIFT_DATADOG_OVERLAP
 PAGE = 1000  # DatadogConfig.page_size default = the API maximum
+# Pages after which the ingest has already written its first batch of id claims (20,000) into the
+# open transaction: dying later than this proves a rollback, not merely that nothing was written yet.
+PAST_FIRST_BATCH = BATCH // PAGE + 1
 TIMEOUT_S = 120
 
 
@@ -273,13 +277,13 @@ def test_three_overlapping_runs_count_late_logs_once_and_old_logs_never_twice(fl
 
 def test_connection_dropped_after_k_pages_fails_in_one_line_and_counts_nothing(fleet: Fleet, tmp_path: Path) -> None:
     db = tmp_path / "c1.db"
-    fleet.fake.kill_after_pages = 21  # 21,000 logs read: past the ingest's first 20,000-id claim batch
+    fleet.fake.kill_after_pages = k = PAST_FIRST_BATCH  # 21 pages: 21,000 logs read, 20,000 ids claimed
     line = one_line_error(errorsift_run(fleet, db))
-    assert "failed after 4 attempts on page 22: connection failed" in line and "pull is incomplete" in line
-    assert fleet.fake.pages_served == 21 and fleet.fake.request_count == 21 + 4  # 3 retries, then give up
+    assert f"failed after 4 attempts on page {k + 1}: connection failed" in line and "pull is incomplete" in line
+    assert fleet.fake.pages_served == k and fleet.fake.request_count == k + 4  # 3 retries, then give up
     assert stored(db) == Counter() and checkpoint(db) is None  # the claims and counts rolled back
     [failed] = runs(db)
-    assert failed["status"] == "failed" and "page 22" in failed["error"]
+    assert failed["status"] == "failed" and f"page {k + 1}" in failed["error"]
 
     fleet.fake.kill_after_pages = None
     report = report_of(errorsift_run(fleet, db))
@@ -288,9 +292,11 @@ def test_connection_dropped_after_k_pages_fails_in_one_line_and_counts_nothing(f
     assert checkpoint(db) == at(report["watermark"])
 
 
-@pytest.mark.parametrize("kill_at", [3, 22], ids=["before-any-write", "inside-the-open-ingest-transaction"])
+@pytest.mark.parametrize(
+    "kill_at", [3, PAST_FIRST_BATCH + 1], ids=["before-any-write", "inside-the-open-ingest-transaction"]
+)
 def test_sigkill_between_pages_then_a_clean_run_equals_the_truth(fleet: Fleet, tmp_path: Path, kill_at: int) -> None:
-    """SIGKILL while request ``kill_at`` is in flight. At 22, 21,000 ids are already claimed inside
+    """SIGKILL while request ``kill_at`` is in flight. At 22, 20,000 ids are already claimed inside
     the uncommitted ingest transaction, so this proves SQLite drops them, not just that nothing ran."""
     db = tmp_path / "c2.db"
     slow = Fault("hang", seconds=0.3)

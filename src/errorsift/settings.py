@@ -56,6 +56,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("datadog_overlap", "5m", "Each Datadog pull starts this long before the last watermark (late logs)."),
     Setting("datadog_max_events", 200000, "Per-run cap on pulled events; the rest is pulled next run."),
     Setting("datadog_url", "", "Override the Datadog API base URL (proxies, tests).", "ERRORSIFT_DATADOG_URL"),
+    # --- the service: schedule, lease, notifications, health, retention (errorsift.service) ---
+    Setting("schedule", "30m", "How often `worker`/`serve` run the pipeline: a duration (30m) or a cron line (UTC)."),
+    Setting("lease_ttl", "5m", "A lease lapses this long after its last heartbeat; then another worker may take over."),
+    Setting("lease_wait", "0s", "How long a run waits for another run's lease before giving up (0 = exit at once)."),
+    Setting(
+        "notify_routes",
+        {},
+        "Escalation channels per owner bucket: {bucket: {slack, webhook, pagerduty}}; '*' = other buckets;"
+        " a value 'env:NAME' is read from $NAME (config file only).",
+    ),
+    Setting("slack_webhook_url", "", "Slack incoming webhook for escalations of buckets without a route (a secret)."),
+    Setting("notify_webhook_url", "", "Generic JSON webhook for escalations of buckets without a route."),
+    Setting("pagerduty_routing_key", "", "PagerDuty Events API v2 routing key: Critical escalations page (a secret)."),
+    Setting("pagerduty_url", "https://events.pagerduty.com/v2/enqueue", "PagerDuty Events API v2 endpoint."),
+    Setting("dashboard_url", "", "The dashboard's base URL, for the link to the card in notifications."),
+    Setting("notify_dedup", "24h", "At most one notification per signature, flag and channel in this period."),
+    Setting("healthz_max_age", "2h", "/healthz fails when the last successful run is older than this."),
+    Setting("retain_hourly", "35d", "Hourly counts older than this roll up into daily counts (never in the baseline)."),
+    Setting("retain_seen_events", "35d", "Seen event ids older than this are deleted; older events are then ignored."),
+    Setting("retain_runs", "90d", "Runs and triage rows older than this are deleted (the latest good run stays)."),
+    Setting("metrics_port", 0, "`errorsift worker` serves /metrics and /healthz on this port (0 = off)."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
@@ -96,6 +117,21 @@ class Settings:
     datadog_overlap: str = "5m"
     datadog_max_events: int = 200000
     datadog_url: str = ""
+    schedule: str = "30m"
+    lease_ttl: str = "5m"
+    lease_wait: str = "0s"
+    notify_routes: dict[str, Any] = field(default_factory=dict)
+    slack_webhook_url: str = ""
+    notify_webhook_url: str = ""
+    pagerduty_routing_key: str = ""
+    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+    dashboard_url: str = ""
+    notify_dedup: str = "24h"
+    healthz_max_age: str = "2h"
+    retain_hourly: str = "35d"
+    retain_seen_events: str = "35d"
+    retain_runs: str = "90d"
+    metrics_port: int = 0
     config_file: str = ""  # which file was read, for the run log
 
     def with_overrides(self, **values: Any) -> Settings:

@@ -68,10 +68,11 @@ class Fault:
     status: int | None
     message: str
     retry_after: float | None = None
+    server_says_final: bool = False  # ``x-should-retry: false``: the server knows better than the table
 
     @property
     def retryable(self) -> bool:
-        return self.kind in RETRYABLE
+        return self.kind in RETRYABLE and not self.server_says_final
 
     @property
     def stops_run(self) -> bool:
@@ -156,17 +157,19 @@ def fault_from_status(status: int, body: Any, headers: Mapping[str, str] | None,
     label = " ".join(x for x in (etype, code) if x)
     text = f"{etype} {code} {message}".lower()
     described = f"HTTP {status}" + (f" ({label})" if label else "") + (f": {message}" if message else "")
-    if status in (402, 429) or (status in (400, 403) and etype != "authentication_error"):
-        if any(marker in text for marker in SPEND_LIMIT_MARKERS) or status == 402:
-            return Fault("spend_limit", status, described)
+    may_be_spend = status in (402, 429) or (status in (400, 403) and etype != "authentication_error")
+    if may_be_spend and (status == 402 or any(marker in text for marker in SPEND_LIMIT_MARKERS)):
+        return Fault("spend_limit", status, described)
+    final = (headers or {}).get("x-should-retry", "").lower() == "false"
+    wait = retry_after_seconds(headers)
     if status == 429:
-        return Fault("rate_limit", status, described, retry_after_seconds(headers))
+        return Fault("rate_limit", status, described, wait, final)
     if status == 529:
-        return Fault("overloaded", status, described, retry_after_seconds(headers))
+        return Fault("overloaded", status, described, wait, final)
     if status in (401, 403):
         return Fault("auth", status, described)
     if status >= 500 or status in (408, 409):
-        return Fault("server", status, described, retry_after_seconds(headers))
+        return Fault("server", status, described, wait, final)
     return Fault("bad_request", status, described)
 
 

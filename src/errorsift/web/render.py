@@ -79,6 +79,17 @@ def _ago(value: Any) -> str:
     return "just now"
 
 
+def hour_labels(end_hour: int, count: int) -> list[str]:
+    """Labels for `count` hourly buckets ending at `end_hour` (exclusive), oldest first."""
+    return [datetime.fromtimestamp(h * 3600, UTC).strftime("%m-%d %H:00") for h in range(end_hour - count, end_hour)]
+
+
+def day_labels(end_hour: int, count: int) -> list[str]:
+    """Labels for `count` 24-hour slices ending at `end_hour`: each slice's start."""
+    starts = range(end_hour - 24 * count, end_hour, 24)
+    return [datetime.fromtimestamp(h * 3600, UTC).strftime("%m-%d %H:00") for h in starts]
+
+
 def _path(value: Any) -> str:
     """One URL path segment (a customer id may hold `/`, `?` or worse)."""
     return quote(str(value), safe="")
@@ -120,7 +131,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters.update(num=_number, when=_when, ago=_ago, path=_path)
-        self.env.globals.update(sparkline=sparkline, bars=bars)
+        self.env.globals.update(sparkline=sparkline, bars=bars, hour_labels=hour_labels, day_labels=day_labels)
 
     def html(self, template: str, ctx: Mapping[str, Any], ui: UI, status: int = 200) -> HTMLResponse:
         body = self.env.get_template(template).render(ctx=ctx, ui=ui)
