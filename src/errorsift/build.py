@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from errorsift.analysis.base import Analyzer
 from errorsift.analysis.cache import CachePolicy
+from errorsift.analysis.step import AnalysisOptions
 from errorsift.errors import ConfigError
 from errorsift.pipeline import RunConfig
 from errorsift.settings import Settings, parse_duration
@@ -18,7 +21,7 @@ from errorsift.sources.base import Source
 from errorsift.store.store import Store
 from errorsift.triage import DEFAULT_CATEGORY_ROUTES
 
-ANALYZERS = ("offline", "anthropic")
+ANALYZERS = ("auto", "offline", "anthropic", "openai-compatible")
 GROUPINGS = ("seed", "mined")
 
 
@@ -53,17 +56,52 @@ def make_redactor(settings: Settings) -> Callable[[str], tuple[str, dict[str, in
     return Redactor().redact_with_counts
 
 
+def resolve_analyzer(settings: Settings, env: Mapping[str, str] | None = None) -> str:
+    """``auto`` means anthropic when ANTHROPIC_API_KEY is set, else offline (no key, no network)."""
+    if settings.analyzer != "auto":
+        return settings.analyzer
+    env = os.environ if env is None else env
+    return "anthropic" if env.get("ANTHROPIC_API_KEY", "").strip() else "offline"
+
+
 def make_analyzer(settings: Settings) -> Analyzer:
-    if settings.analyzer == "offline":
+    """The configured analyzer; a missing key or model is one clear `AnalyzerError`/`ConfigError`."""
+    kind = resolve_analyzer(settings)
+    if kind == "offline":
         from errorsift.analysis.offline import OfflineAnalyzer
 
         return OfflineAnalyzer()
-    if settings.analyzer == "anthropic":
-        from errorsift.analysis.anthropic_analyzer import AnthropicAnalyzer
-        from errorsift.analysis.pricing import PriceTable
+    if kind not in ("anthropic", "openai-compatible"):
+        raise ConfigError(f"unknown analyzer {settings.analyzer!r}: choose one of {', '.join(ANALYZERS)}")
+    from errorsift.analysis.pricing import PriceTable
 
-        return AnthropicAnalyzer(model=settings.model, prices=PriceTable(settings.prices))
-    raise ConfigError(f"unknown analyzer {settings.analyzer!r}: choose one of {', '.join(ANALYZERS)}")
+    common: dict[str, Any] = {
+        "base_url": settings.base_url or None,
+        "prices": PriceTable(settings.prices),
+        "timeout": parse_duration(settings.request_timeout).total_seconds(),
+        "max_retries": settings.max_retries,
+        "max_tokens": settings.max_output_tokens,
+    }
+    if kind == "anthropic":
+        from errorsift.analysis.anthropic_analyzer import AnthropicAnalyzer
+
+        return AnthropicAnalyzer(model=settings.model, **common)
+    from errorsift.analysis.openai_analyzer import OpenAICompatibleAnalyzer
+
+    if settings.model.startswith("claude-"):
+        raise ConfigError("the openai-compatible analyzer needs `model` set to the server's model (e.g. llama3.1)")
+    return OpenAICompatibleAnalyzer(settings.model, **common)
+
+
+def analysis_options(settings: Settings) -> AnalysisOptions:
+    """Budgets, concurrency and batch mode for the analysis step."""
+    return AnalysisOptions(
+        run_budget_usd=float(settings.run_budget_usd),
+        daily_budget_usd=float(settings.daily_budget_usd),
+        concurrency=settings.concurrency,
+        batch=settings.batch,
+        batch_wait_s=parse_duration(settings.batch_wait).total_seconds(),
+    )
 
 
 def _csv(text: str) -> list[str]:
@@ -93,7 +131,7 @@ def open_configured_source(settings: Settings, spec: str, store: Store, now: dat
         since = now - settings.window_delta - timedelta(days=settings.baseline_days)
     else:
         since = watermark - parse_duration(settings.datadog_overlap)
-    return DatadogSource(config, since, now)
+    return DatadogSource(config, since, now, count_from=watermark)
 
 
 def run_config(settings: Settings, at: datetime | None) -> RunConfig:
@@ -111,4 +149,5 @@ def run_config(settings: Settings, at: datetime | None) -> RunConfig:
         cache=CachePolicy(recent_ttl=settings.recent_ttl_delta, pattern_ttl=settings.pattern_ttl_delta),
         category_routes=routes,
         samples=settings.samples,
+        analysis=analysis_options(settings),
     )

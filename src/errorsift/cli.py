@@ -28,7 +28,7 @@ from errorsift.settings import Settings, load_settings
 from errorsift.store.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one event, one line, whatever the terminal width
 out = Console()
 
 
@@ -40,7 +40,7 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ErrorsiftError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
@@ -79,7 +79,7 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     try:
         return load_settings(ctx.obj.get("config")).with_overrides(**overrides)
     except ErrorsiftError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from errorsift.analysis.base import Analyzer
 from errorsift.analysis.cache import CachePolicy
-from errorsift.analysis.step import AnalysisItem, AnalysisStep
+from errorsift.analysis.facts import anomaly_flags, daily_history
+from errorsift.analysis.step import AnalysisItem, AnalysisOptions, AnalysisStep
 from errorsift.anomaly import DayCount, baseline_from_days, classify, urgency_key, why_flagged
 from errorsift.ingest import Ingestor
 from errorsift.models import Analysis, AnalysisRequest, Anomaly, Triage
@@ -42,6 +43,7 @@ class RunConfig:
     cache: CachePolicy = field(default_factory=CachePolicy)
     category_routes: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_ROUTES))
     samples: int = 3
+    analysis: AnalysisOptions = field(default_factory=AnalysisOptions)  # budgets, concurrency, --batch
 
 
 @dataclass(slots=True)
@@ -95,6 +97,12 @@ def _plain_stats(stats: object) -> dict[str, Any]:
     """A source's counters as JSON-able data for the run report (pages, 429 waits, partial, …)."""
     raw = dataclasses.asdict(stats) if dataclasses.is_dataclass(stats) and not isinstance(stats, type) else {}
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in raw.items()}
+
+
+def _reasons(meter: dict[str, Any]) -> str:
+    """``2 budget_run, 1 error`` — why analyses stayed pending, for the run log."""
+    by_reason = meter.get("report", {}).get("pending_by_reason", {})
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(by_reason.items())) or "errors"
 
 
 def window_hours(at: datetime, window: timedelta, baseline_days: int) -> tuple[int, int, int]:
@@ -210,12 +218,19 @@ class Pipeline:
                     customers_affected=len(_named(per_customer)),
                     normalized=(rows.get(key, {}).get("template") or rows.get(key, {}).get("normalized", ""))[:400],
                     samples=tuple(rows.get(key, {}).get("samples", [])[: self.config.samples]),
+                    anomaly_flags=anomaly_flags(anomalies[key]),
+                    service=rows.get(key, {}).get("service", ""),
+                    days_present=anomalies[key].baseline_days_present,
+                    daily_history=daily_history(
+                        daily.get(key, {}), self.config.baseline_days, base_start, per_customer
+                    ),
                 ),
                 escalated=anomalies[key].escalated,
             )
             for key, per_customer in current.items()
         ]
-        meter = AnalysisStep(self.store, self.analyzer, self.config.cache).run(run_id, requests)
+        step = AnalysisStep(self.store, self.analyzer, self.config.cache, self.config.analysis)
+        meter = step.run(run_id, requests)
         log(
             "cache",
             f"{meter['cache_hits']} hits, {meter['cache_misses']} misses (TTL recent {self.config.cache.recent_ttl})",
@@ -224,7 +239,7 @@ class Pipeline:
             "analysis",
             f"{meter['model_calls']} model calls, {meter['input_tokens']:,} in / {meter['output_tokens']:,} out"
             f" tokens, ${meter['cost_usd']:.4f} ({self.analyzer.name})"
-            + (f"; {meter['pending']} pending after errors" if meter["pending"] else ""),
+            + (f"; {meter['pending']} pending ({_reasons(meter)})" if meter["pending"] else ""),
         )
         flags = Counter()
         for a in anomalies.values():
@@ -264,6 +279,7 @@ class Pipeline:
             "output_tokens": meter["output_tokens"],
             "cost_usd": round(meter["cost_usd"], 6),
             "pending": meter["pending"],
+            "analysis": meter.get("report", {}),
             "anomalies": dict(flags),
             "routing": dict(buckets),
             "suppressed": suppressed,
