@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from errorsift.models import ErrorEvent
 from errorsift.signatures.base import Grouper
-from errorsift.signatures.signer import Signer
+from errorsift.signatures.signer import Signer, grouped_text
 from errorsift.store.store import SignatureInfo, StoreConn
 
 BATCH = 20_000
@@ -27,15 +27,6 @@ def event_hash(namespace: str, event_id: str) -> int:
     """A signed 63-bit id for the seen-events table (cheap to index, collision odds negligible)."""
     digest = hashlib.blake2b(f"{namespace}\x00{event_id}".encode("utf-8", "replace"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
-
-
-def event_text(event: ErrorEvent) -> str:
-    """The text that is grouped: the message, plus its stack trace when the source kept one apart."""
-    if not event.stack:
-        return event.message
-    if event.message and event.message in event.stack:
-        return event.stack
-    return f"{event.message}\n{event.stack}" if event.message else event.stack
 
 
 @dataclass(slots=True)
@@ -93,8 +84,8 @@ class Ingestor:
         signatures = stats.signatures
         new_events = 0
         for event, hour, is_new in zip(batch, hours, fresh, strict=True):
-            raw = event.stack and event_text(event) or event.message
-            result, found, _ = sign(raw)
+            raw = grouped_text(event.message, event.stack)
+            result, found, _ = sign(raw, event.shape)
             if found:
                 redactions.update(found)
             key = result.key

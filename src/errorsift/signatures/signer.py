@@ -16,6 +16,15 @@ _HEX_RUN = re.compile(r"(?<![0-9a-fA-F])[a-fA-F]*+[0-9][0-9a-fA-F]*+")
 _DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
 
 
+def grouped_text(message: str, stack: str) -> str:
+    """The text that is grouped: the message, plus its stack trace when the source kept one apart."""
+    if not stack:
+        return message
+    if message and message in stack:
+        return stack
+    return f"{message}\n{stack}" if message else stack
+
+
 def message_shape(raw: str) -> str:
     """The message with every digit run and digit-bearing hex run (ids, GUIDs, hashes) as `0`.
 
@@ -48,7 +57,7 @@ class Signer:
         self._digits: dict[bytes, tuple[SignatureResult, dict[str, int]]] = {}
         self._shapes: dict[str, tuple[SignatureResult, dict[str, int]]] = {}
 
-    def sign(self, raw: str) -> tuple[SignatureResult, dict[str, int], bool]:
+    def sign(self, raw: str, shape: str = "") -> tuple[SignatureResult, dict[str, int], bool]:
         """(result, redaction counts, fresh). On a cache hit the result is the first message of the
         same shape's: its key and template hold, its `normalized` text belongs to that message."""
         digits = raw.encode("utf-8", "surrogatepass").translate(_DIGITS_TO_ZERO)

@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from errorsift.errors import ConfigError
@@ -170,15 +171,23 @@ class JsonLinesSource:
         fields: FieldMap | Mapping[str, str | Sequence[str]] | None = None,
         *,
         stream: BinaryIO | None = None,
+        derive_ids: bool = True,
     ) -> None:
         self._inputs = Inputs(spec, stream)
         self.name = self._inputs.name
         self.fields = fields if isinstance(fields, FieldMap) else FieldMap.from_mapping(fields or {})
         self.stats = SourceStats()
+        self.derive_ids = derive_ids  # a parallel reader's worker leaves ids to the main process
+
+    @property
+    def paths(self) -> list[Path]:
+        """The files behind this source (empty for stdin)."""
+        return list(self._inputs.paths)
 
     def events(self) -> Iterator[ErrorEvent]:
         self.stats = stats = SourceStats()
         ids = EventIdDeriver()
+        derive_ids = self.derive_ids
         plan = [_plan(self.fields.candidates(name)) for name in _FIELD_ORDER]
         (k_ts, r_ts), (k_msg, r_msg), (k_type, r_type), (k_svc, r_svc) = plan[:4]
         (k_cust, r_cust), (k_host, r_host), (k_id, r_id), (k_stack, r_stack) = plan[4:]
@@ -261,7 +270,7 @@ class JsonLinesSource:
                 if event_id is None and r_id:
                     event_id = _take(record, r_id)
                 if event_id is None or event_id == "":
-                    event_id = ids.derive(when, customer, service, host, message)
+                    event_id = ids.derive(when, customer, service, host, message) if derive_ids else ""
                 elif type(event_id) is not str:
                     event_id = _text(event_id)
 
