@@ -33,16 +33,40 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "errorsift.db", "Database: a SQLite path or a SQLAlchemy URL (postgresql+psycopg://…)."),
     Setting("source", "", "Default source for `run` when --source is not given (jsonl:PATH, text:PATH, PATH, -)."),
-    Setting("analyzer", "offline", "Analyzer: offline (deterministic rules, no network) or anthropic."),
-    Setting("model", "claude-sonnet-4-5", "Model name for the anthropic analyzer."),
+    Setting(
+        "analyzer",
+        "auto",
+        "Analyzer: auto (anthropic when ANTHROPIC_API_KEY is set, else offline), offline, anthropic or"
+        " openai-compatible (OpenAI, Ollama, vLLM, llama.cpp via base_url).",
+    ),
+    Setting("model", "claude-sonnet-4-5", "Model name for the model analyzer (set it for openai-compatible)."),
+    Setting(
+        "base_url",
+        "",
+        "Model API base URL: a proxy for anthropic, or the server for openai-compatible"
+        " (e.g. http://localhost:11434/v1); empty = the provider's default.",
+    ),
+    Setting("run_budget_usd", 0.0, "Most a run may spend on model calls; the rest stays pending (0 = no limit)."),
+    Setting("daily_budget_usd", 0.0, "Most all runs of a UTC day may spend on model calls (0 = no limit)."),
+    Setting("concurrency", 4, "Model calls in flight at once."),
+    Setting("batch", False, "Send non-urgent analyses through the Anthropic Message Batches API (half price)."),
+    Setting("batch_wait", "0s", "How long a --batch run waits for its own batch before leaving it to a later run."),
+    Setting("request_timeout", "60s", "Timeout of one model call."),
+    Setting("max_retries", 2, "Retries of a model call after a rate limit, overload, timeout or 5xx."),
+    Setting("max_output_tokens", 1500, "Largest answer a model call may return."),
     Setting("grouping", "mined", "Grouping strategy: mined (masks + template mining + stack traces) or seed (SPEC rules only)."),
     Setting("window", "24h", "Length of the current window evaluated for anomalies (e.g. 24h, 90m, 2d)."),
     Setting("baseline_days", 7, "Days of history before the window that form the baseline."),
     Setting("recent_ttl", "6h", "How long a `recent` analysis is reused."),
     Setting("pattern_ttl", "7d", "How long a long-term `pattern` analysis is reused."),
+    Setting("workers", -1, "Parse processes for large JSON Lines files: -1 = automatic (by size and cores), 0 = none."),
     Setting("max_line_bytes", 65536, "Lines longer than this are truncated (and counted)."),
     Setting("samples", 3, "Redacted sample messages kept per signature in the prompt."),
-    Setting("prices", {}, "Price table: {model: {input: USD/Mtok, output: USD/Mtok}} (config file only)."),
+    Setting(
+        "prices",
+        {},
+        "Price table: {as_of, model: {input, output, cache_write, cache_read, tiers}} in USD/Mtok (config file only).",
+    ),
     Setting("category_routes", {}, "Extra/overriding routes: {category: [bucket, owner]} (config file only)."),
     Setting("extra_rules", [], "Extra normalization rules: [{name, pattern, placeholder}] (config file only)."),
     Setting("fields", {}, "JSON Lines field names: {message: 'msg', customer: 'tenant', …} (config file only)."),
@@ -98,13 +122,23 @@ def parse_duration(text: str | int | float) -> timedelta:
 class Settings:
     db: str = "errorsift.db"
     source: str = ""
-    analyzer: str = "offline"
+    analyzer: str = "auto"
     model: str = "claude-sonnet-4-5"
+    base_url: str = ""
+    run_budget_usd: float = 0.0
+    daily_budget_usd: float = 0.0
+    concurrency: int = 4
+    batch: bool = False
+    batch_wait: str = "0s"
+    request_timeout: str = "60s"
+    max_retries: int = 2
+    max_output_tokens: int = 1500
     grouping: str = "mined"
     window: str = "24h"
     baseline_days: int = 7
     recent_ttl: str = "6h"
     pattern_ttl: str = "7d"
+    workers: int = -1
     max_line_bytes: int = 65536
     samples: int = 3
     prices: dict[str, Any] = field(default_factory=dict)
@@ -154,6 +188,11 @@ class Settings:
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
     if isinstance(setting.default, bool):
         return str(raw).lower() in {"1", "true", "yes", "on"}
+    if isinstance(setting.default, float):
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{origin}: {setting.name} must be a number, got {raw!r}") from None
     if isinstance(setting.default, int):
         try:
             return int(raw)
