@@ -185,3 +185,39 @@ def test_sigkill_midway_then_rerun_equals_one_clean_run(tmp_path):
     assert summary(rerun) == summary(clean)
     again = json.loads(errorsift(*args, "--db", killed_db).stdout)
     assert summary(again) == summary(clean) and again["run"]["new_events"] == 0
+
+
+def test_merge_is_durable_and_explain_says_why(tmp_path):
+    src, db = tmp_path / "m.jsonl", str(tmp_path / "m.db")
+    lines = [
+        {
+            "timestamp": "2026-11-20T04:00:00Z",
+            "message": "Disk quota exceeded on volume data-7",
+            "customer": "a",
+            "id": "1",
+        },
+        {
+            "timestamp": "2026-11-20T04:10:00Z",
+            "message": "Quota exhausted for bucket uploads",
+            "customer": "b",
+            "id": "2",
+        },
+    ]
+    src.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    args = ["run", "--source", str(src), "--db", db, "--at", "2026-11-20T06:00:00Z", "--json"]
+    first = json.loads(errorsift(*args).stdout)
+    a, b = sorted(p["signature"] for p in first["patterns"])
+    assert errorsift("signatures", "merge", a, b, "--db", db).returncode == 0
+    later = {
+        "timestamp": "2026-11-20T05:00:00Z",
+        "message": "Disk quota exceeded on volume data-9",
+        "customer": "c",
+        "id": "3",
+    }
+    src.write_text(src.read_text() + json.dumps(later) + "\n")
+    (merged,) = json.loads(errorsift(*args).stdout)["patterns"]
+    assert merged["signature"] == b and merged["occurrences"] == 3 and merged["customers"] == ["a", "b", "c"]
+    explained = json.loads(errorsift("signatures", "explain", a, "--db", db, "--json").stdout)
+    assert explained["signature"] == b and f"{a} was merged into {b}" in explained["explanation"]
+    line = json.loads(errorsift("signature", "--json", "--db", db, input=later["message"] + "\n").stdout)
+    assert line["signature"] == b  # the CLI resolves merges exactly as a run does

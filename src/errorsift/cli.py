@@ -16,6 +16,7 @@ from rich.table import Table
 
 from errorsift import __version__
 from errorsift.build import (
+    ANALYZERS,
     GROUPINGS,
     make_analyzer,
     make_grouper,
@@ -29,7 +30,7 @@ from errorsift.store.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 err = Console(stderr=True, soft_wrap=True)  # one event, one line, whatever the terminal width
-out = Console()
+out = Console(soft_wrap=True)
 
 
 def friendly_errors(func: F) -> F:
@@ -110,7 +111,13 @@ def _step_printer(enabled: bool) -> Callable[[str, str], None]:
 @click.option("--at", "at", metavar="ISO", help="End of the current window (default now).")
 @click.option("--window", metavar="DURATION", help="Current window length (default 24h).")
 @click.option("--baseline-days", type=int, help="Days of history for the baseline (default 7).")
-@click.option("--analyzer", type=click.Choice(["offline", "anthropic"]), help="Analyzer (default offline).")
+@click.option(
+    "--analyzer",
+    type=click.Choice(ANALYZERS),
+    help="Analyzer (default auto: anthropic when ANTHROPIC_API_KEY is set, else offline rules).",
+)
+@click.option("--batch/--no-batch", default=None, help="Send non-urgent analyses through the Message Batches API.")
+@click.option("--budget", "run_budget_usd", type=float, metavar="USD", help="Most this run may spend on model calls.")
 @click.option("--grouping", type=click.Choice(GROUPINGS), help="Grouping strategy.")
 @db_option
 @json_option
@@ -392,6 +399,50 @@ def seed_demo_noise_rules(db: str) -> None:
         store.close()
 
 
+@signatures.command("explain")
+@click.argument("key")
+@db_option
+@json_option
+@click.pass_context
+@friendly_errors
+def signatures_explain(ctx: click.Context, key: str, as_json: bool, db: str | None) -> None:
+    """Say why lines share signature KEY: masks, varying template tokens, stack frames, merges.
+
+    \b
+    Example:
+      errorsift signatures explain 3f2a9c1d0b7e4a55
+    """
+    from errorsift.ingest import resolve_key
+
+    settings = settings_from(ctx, db=db)
+    store = Store(settings.db)
+    try:
+        grouper = make_grouper(settings, store)
+        with store.read() as conn:
+            final = resolve_key(conn.aliases(), key)
+            row = conn.signature_rows([final]).get(final)
+    finally:
+        store.close()
+    if row is None:
+        raise ConfigError(f"no signature {key} in {settings.db} (see `errorsift patterns`)")
+    explain = getattr(grouper, "explain", None)
+    why = explain(final) if callable(explain) and row["strategy"] == grouper.strategy_id else f"{row['strategy']}"
+    if final != key:
+        why = f"{key} was merged into {final}; {why}"
+    data = {
+        "signature": final,
+        "strategy": row["strategy"],
+        "template": row["template"],
+        "normalized": row["normalized"],
+        "explanation": why,
+    }
+    if as_json:
+        print_json(data)
+    else:
+        for name, value in data.items():
+            out.print(f"{name:<12} {value}", highlight=False, markup=False)
+
+
 @main.command()
 @click.option("--out", "out_dir", default="demo-data", show_default=True, help="Folder for the generated fleet.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same fleet).")
@@ -427,3 +478,13 @@ def demo(ctx: click.Context, out_dir: str, seed: int, as_json: bool, **flags: An
     else:
         render_patterns([p.as_dict() for p in result.patterns])
         err.print(f"database: {settings.db}  (errorsift patterns --db {settings.db})", highlight=False)
+
+
+def _register_subcommands() -> None:
+    """Commands that live beside their feature (analysis, dashboard, service)."""
+    from errorsift.analysis.command import analysis
+
+    main.add_command(analysis)
+
+
+_register_subcommands()

@@ -17,6 +17,7 @@ def latest_patterns(store: Store) -> dict[str, Any]:
         keys = [r["signature"] for r in rows]
         sigs = conn.signature_rows(keys)
         analyses = conn.analyses_for(keys, "recent")
+        long_term = conn.analyses_for(keys, "pattern")
     patterns = []
     for r in rows:
         sig = sigs.get(r["signature"], {})
@@ -35,6 +36,7 @@ def latest_patterns(store: Store) -> dict[str, Any]:
                 "anomaly": anomaly,
                 "triage": {k: r[k] for k in ("bucket", "owner", "reason", "suppressed")},
                 "analysis": cached.analysis if cached else {},
+                "pattern_analysis": long_term[r["signature"]].analysis if r["signature"] in long_term else None,
             }
         )
     return {"run": run["report"], "patterns": patterns}
