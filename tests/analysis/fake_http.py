@@ -132,9 +132,9 @@ class FakeHTTPServer:
                 return self._script.popleft()
         if self.responder is not None:
             return self.responder(request, number)
-        return ScriptedResponse(500, self.error_body(500, f"{type(self).__name__}: no scripted response left"), {
-            "x-should-retry": "false"
-        })
+        return ScriptedResponse(
+            500, self.error_body(500, f"{type(self).__name__}: no scripted response left"), {"x-should-retry": "false"}
+        )
 
     # ---------------------------------------------------------------- for subclasses
 

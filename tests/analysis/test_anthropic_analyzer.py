@@ -1,13 +1,13 @@
-"""AnthropicAnalyzer end to end: the real `anthropic` SDK against a local fake Messages API.
+"""AnthropicAnalyzer specifics: the Messages wire format, prompt caching, structured output, keys.
 
-Nothing here patches the client: the SDK builds real requests, maps real HTTP errors and runs its
-own retry loop against `FakeAnthropic` on 127.0.0.1.
+Nothing here patches the client: the real `anthropic` SDK builds real requests and parses real
+responses from `FakeAnthropic` on 127.0.0.1. Behaviour shared with the OpenAI-compatible
+analyzer (answers, repair, faults) is in test_providers.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 
 import pytest
@@ -16,13 +16,12 @@ from errorsift.analysis.anthropic_analyzer import AnthropicAnalyzer
 from errorsift.analysis.base import Analyzer, AnalyzerError
 from errorsift.analysis.pricing import PriceTable
 from errorsift.analysis.prompt import DATA_CLOSE, DATA_OPEN, SYSTEM_PROMPT
-from errorsift.models import AnalysisRequest
+from errorsift.analysis.schema import answer_schema
+from errorsift.models import AnalysisRequest, AnalysisType
 
+from .conftest import ANSWER, KEY, PATTERN_ANSWER
 from .fake_anthropic import FakeAnthropic
 
-pytestmark = pytest.mark.usefixtures("no_anthropic_env")
-
-KEY = "sk-ant-test-not-a-real-key"
 MODEL = "claude-sonnet-4-5"
 REQUEST = AnalysisRequest(
     signature="0123456789abcdef",
@@ -31,65 +30,15 @@ REQUEST = AnalysisRequest(
     customers_affected=3,
     normalized="Transaction (Process ID [ID]) was deadlocked on lock resources",
     samples=("deadlocked at [TIMESTAMP]",),
+    anomaly_flags=("SPIKE",),
 )
-ANSWER = {
-    "summary": "Order writes deadlock under concurrent checkout",
-    "explanation": "Two checkouts update the same rows in opposite order.",
-    "severity": "high",
-    "user_impact": "Checkout fails and must be retried.",
-    "root_cause": {"likely_cause": "Lock ordering", "confidence": "0.8"},
-    "recommendations": {"immediate_actions": ["Add deadlock retry"], "resolution_priority": "High"},
-    "customer_communication": "We are aware of intermittent checkout errors.",
-    "technical_details": {
-        "error_category": "Database",
-        "real_application_bug": False,
-        "affects_critical_operation": True,
-    },
-}
-DOC = json.dumps(ANSWER, indent=2)
+DOC = json.dumps(ANSWER)
 
 
 @pytest.fixture
 def analyzer(fake_anthropic: FakeAnthropic) -> Iterator[AnthropicAnalyzer]:
     with AnthropicAnalyzer(MODEL, api_key=KEY, base_url=fake_anthropic.url, max_retries=2, timeout=5) as a:
         yield a
-
-
-ANSWERS = [
-    ("fenced json", f"Here you go:\n```json\n{DOC}\n```", False),
-    ("json in prose", f"Based on the facts, {DOC} — let me know if you need more.", False),
-    ("garbage", "I'm sorry, I cannot help with that. " * 10, True),
-]
-
-
-@pytest.mark.parametrize(("name", "text", "fallback"), ANSWERS, ids=[a[0] for a in ANSWERS])
-def test_answers_parse_through_the_sdk(
-    fake_anthropic: FakeAnthropic, analyzer: AnthropicAnalyzer, name: str, text: str, fallback: bool
-) -> None:
-    fake_anthropic.reply_text(text, input_tokens=1234, output_tokens=567)
-    outcome = analyzer.analyze(REQUEST)
-    analysis = outcome.analysis
-    assert outcome.model_called is True
-    assert analysis.analyzer == f"anthropic:{MODEL}"
-    assert analysis.fallback is fallback
-    if fallback:
-        assert analysis.summary == text[:200]
-    else:
-        assert analysis.summary == ANSWER["summary"]
-        assert analysis.severity == "High"
-        assert analysis.root_cause.confidence == pytest.approx(0.8)
-        assert analysis.technical_details.error_category == "Database"
-    assert len(fake_anthropic.requests) == 1
-
-
-def test_usage_and_cost_follow_the_fake_and_the_price_table(fake_anthropic: FakeAnthropic) -> None:
-    prices = PriceTable({MODEL: {"input": 3.0, "output": 15.0}})
-    fake_anthropic.reply_text(DOC, input_tokens=1200, output_tokens=350)
-    with AnthropicAnalyzer(MODEL, api_key=KEY, base_url=fake_anthropic.url, prices=prices) as analyzer:
-        usage = analyzer.analyze(REQUEST).usage
-    assert (usage.input_tokens, usage.output_tokens, usage.model) == (1200, 350, MODEL)
-    assert usage.cost_usd == pytest.approx(1200 * 3.0 / 1e6 + 350 * 15.0 / 1e6)
-    assert usage.cost_usd == pytest.approx(prices.cost(MODEL, 1200, 350))
 
 
 def test_request_wire_format(fake_anthropic: FakeAnthropic, analyzer: AnthropicAnalyzer) -> None:
@@ -102,82 +51,95 @@ def test_request_wire_format(fake_anthropic: FakeAnthropic, analyzer: AnthropicA
     body = sent.body
     assert body["model"] == MODEL
     assert body["max_tokens"] == 1500
-    assert "temperature" not in body and "top_p" not in body and "top_k" not in body
-    assert body["system"] == SYSTEM_PROMPT
+    assert not {"temperature", "top_p", "top_k"} & set(body)  # no sampling parameters
+    # The stable system prompt is one block marked for prompt caching.
+    assert body["system"] == [{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}]
+    # Structured output: the SPEC schema as a JSON schema.
+    assert body["output_config"] == {"format": {"type": "json_schema", "schema": answer_schema(AnalysisType.RECENT)}}
     (message,) = body["messages"]
     assert message["role"] == "user"
     user = message["content"]
     assert DATA_OPEN in user and DATA_CLOSE in user
     assert REQUEST.normalized in user.split(DATA_OPEN)[1].split(DATA_CLOSE)[0]
-    assert outcome.prompt == f"[system]\n{body['system']}\n\n[user]\n{user}"  # exactly what was sent
+    assert outcome.prompt == f"[system]\n{SYSTEM_PROMPT}\n\n[user]\n{user}"  # exactly what was sent
 
 
-def test_rate_limit_is_retried_by_the_sdk(fake_anthropic: FakeAnthropic, analyzer: AnthropicAnalyzer) -> None:
-    fake_anthropic.rate_limited(retry_after=0)
-    fake_anthropic.reply_text(DOC, input_tokens=10, output_tokens=20)
-    outcome = analyzer.analyze(REQUEST)
-    assert len(fake_anthropic.requests) == 2
-    assert outcome.analysis.fallback is False
-    assert outcome.usage.input_tokens == 10  # only the successful call is metered
-    assert fake_anthropic.requests[1].headers.get("x-stainless-retry-count") == "1"
+def test_schema_is_strict_in_the_subset_both_providers_accept() -> None:
+    def walk(node: dict) -> None:
+        assert not {"minimum", "maximum", "$ref", "$defs"} & set(node)
+        if node.get("type") == "object":
+            assert node["additionalProperties"] is False
+            assert node["required"] == list(node["properties"])
+            for child in node["properties"].values():
+                walk(child)
+        if node.get("type") == "array":
+            walk(node["items"])
+
+    for kind in AnalysisType:
+        walk(answer_schema(kind))
+    assert "trend" in answer_schema(AnalysisType.PATTERN)["properties"]
+    assert "trend" not in answer_schema(AnalysisType.RECENT)["properties"]
 
 
-def test_overloaded_then_success(fake_anthropic: FakeAnthropic, analyzer: AnthropicAnalyzer) -> None:
-    fake_anthropic.overloaded()
-    fake_anthropic.overloaded()
+def test_pattern_analysis_sends_history_and_reads_the_trend(
+    fake_anthropic: FakeAnthropic, analyzer: AnthropicAnalyzer
+) -> None:
+    fake_anthropic.reply_text(json.dumps(PATTERN_ANSWER))
+    request = AnalysisRequest(
+        "0123456789abcdef",
+        "SqlException",
+        42,
+        3,
+        "deadlocked",
+        analysis_type=AnalysisType.PATTERN,
+        days_present=5,
+        daily_history=(("2026-11-13", 3, 1), ("2026-11-14", 9, 2), ("current", 40, 3)),
+    )
+    outcome = analyzer.analyze(request)
+    body = fake_anthropic.requests[0].body
+    assert body["output_config"]["format"]["schema"] == answer_schema(AnalysisType.PATTERN)
+    user = body["messages"][0]["content"]
+    facts = json.loads(user.split(DATA_OPEN)[1].split(DATA_CLOSE)[0])
+    assert facts["daily_history"][-1] == {"day": "current", "occurrences": 40, "customers": 3}
+    assert facts["baseline_days_present"] == 5
+    assert "chronic, worsening or improving" in user
+    dumped = outcome.analysis.model_dump()
+    assert (dumped["trend"], dumped["permanent_fix"]) == ("worsening", "Lock rows in primary-key order")
+
+
+def test_prompt_cache_tokens_are_metered_and_priced(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.answer_with(lambda body: DOC, realistic=True)
+    with AnthropicAnalyzer(MODEL, api_key=KEY, base_url=fake_anthropic.url) as analyzer:
+        first = analyzer.analyze(REQUEST).usage
+        second = analyzer.analyze(REQUEST).usage
+    assert first.cache_write_tokens > 1024 and first.cache_read_tokens == 0  # the system prompt is cacheable
+    assert second.cache_read_tokens == first.cache_write_tokens and second.cache_write_tokens == 0
+    prices = PriceTable()
+    assert second.cost_usd == pytest.approx(
+        prices.cost(MODEL, second.input_tokens, second.output_tokens, cache_read_tokens=second.cache_read_tokens)
+    )
+    assert second.cost_usd < first.cost_usd
+    raw = second.raw["calls"][0]
+    assert raw["cache_read_input_tokens"] == second.cache_read_tokens  # provider usage kept verbatim
+
+
+def test_a_proxy_that_rejects_structured_output_is_asked_again_without_it(
+    fake_anthropic: FakeAnthropic, analyzer: AnthropicAnalyzer
+) -> None:
+    fake_anthropic.reply_error(400, "invalid_request_error", "output_config: Extra inputs are not permitted")
+    fake_anthropic.reply_text(f"```json\n{DOC}\n```")
     fake_anthropic.reply_text(DOC)
     assert analyzer.analyze(REQUEST).analysis.summary == ANSWER["summary"]
-    assert len(fake_anthropic.requests) == 3
+    assert analyzer.analyze(REQUEST).analysis.fallback is False
+    first, retried, later = (r.body for r in fake_anthropic.requests)
+    assert "output_config" in first and "output_config" not in retried and "output_config" not in later
 
 
-def test_retries_exhausted_is_one_clear_error(fake_anthropic: FakeAnthropic) -> None:
-    for _ in range(3):
-        fake_anthropic.overloaded()
-    with (
-        AnthropicAnalyzer(MODEL, api_key=KEY, base_url=fake_anthropic.url, max_retries=1) as analyzer,
-        pytest.raises(AnalyzerError) as info,
-    ):
-        analyzer.analyze(REQUEST)
-    message = str(info.value)
-    assert "\n" not in message
-    assert "HTTP 529" in message and "overloaded_error" in message and "after 1 retries" in message
-    assert len(fake_anthropic.requests) == 2  # first try + 1 retry
-    assert fake_anthropic.pending == 1
-
-
-@pytest.mark.parametrize(
-    ("status", "error_type", "expect"),
-    [
-        (400, "invalid_request_error", "HTTP 400 (invalid_request_error): bad model"),
-        (401, "authentication_error", "rejected the API key"),
-    ],
-)
-def test_non_retryable_errors_fail_at_once(
-    fake_anthropic: FakeAnthropic, analyzer: AnthropicAnalyzer, status: int, error_type: str, expect: str
-) -> None:
-    fake_anthropic.reply_error(status, error_type, "bad model")
-    with pytest.raises(AnalyzerError, match=re.escape(expect)):
+def test_non_retryable_bad_request_fails_at_once(fake_anthropic: FakeAnthropic, analyzer: AnthropicAnalyzer) -> None:
+    fake_anthropic.reply_error(400, "invalid_request_error", "bad model")
+    with pytest.raises(AnalyzerError, match=r"HTTP 400 \(invalid_request_error\): bad model"):
         analyzer.analyze(REQUEST)
     assert len(fake_anthropic.requests) == 1
-
-
-def test_unreachable_server_is_a_clear_error(fake_anthropic: FakeAnthropic) -> None:
-    url = fake_anthropic.url
-    fake_anthropic.stop()
-    with (
-        AnthropicAnalyzer(MODEL, api_key=KEY, base_url=url, max_retries=0, timeout=2) as analyzer,
-        pytest.raises(AnalyzerError, match="cannot reach"),
-    ):
-        analyzer.analyze(REQUEST)
-
-
-def test_timeout_is_a_clear_error(fake_anthropic: FakeAnthropic) -> None:
-    fake_anthropic.enqueue(200, {}, delay=1.0)
-    with (
-        AnthropicAnalyzer(MODEL, api_key=KEY, base_url=fake_anthropic.url, max_retries=0, timeout=0.2) as a,
-        pytest.raises(AnalyzerError, match="timed out"),
-    ):
-        a.analyze(REQUEST)
 
 
 def test_missing_api_key_fails_at_construction() -> None:
@@ -205,10 +167,11 @@ def test_fake_requires_its_key_like_the_real_api() -> None:
         fake.reply_text(DOC)
         with (
             AnthropicAnalyzer(MODEL, api_key="wrong", base_url=fake.url) as analyzer,
-            pytest.raises(AnalyzerError, match="401"),
+            pytest.raises(AnalyzerError, match="401") as info,
         ):
             analyzer.analyze(REQUEST)
         assert fake.pending == 1
+        assert getattr(info.value, "stop_run", False) is True  # a bad key fails every later call too
 
 
 def test_analyzer_error_is_the_project_error_the_pipeline_catches() -> None:

@@ -1,7 +1,8 @@
 """Layers 2–3: cache policy, prompt, tolerant parsing, pricing and the analyzers.
 
-`AnthropicAnalyzer` is imported lazily (on first attribute access) because importing the SDK
-costs about half a second, which offline runs, the CLI's ``--help`` and pure tests should not pay.
+`AnthropicAnalyzer` and `OpenAICompatibleAnalyzer` are imported lazily (on first attribute access)
+because importing an SDK costs about half a second, which offline runs, the CLI's ``--help`` and
+pure tests should not pay.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from errorsift.analysis.prompt import PromptParts, build_prompt
 
 if TYPE_CHECKING:
     from errorsift.analysis.anthropic_analyzer import AnthropicAnalyzer
+    from errorsift.analysis.openai_analyzer import OpenAICompatibleAnalyzer
 
 __all__ = [
     "Analyzer",
@@ -26,6 +28,7 @@ __all__ = [
     "ModelPrice",
     "OfflineAnalyzer",
     "OfflineRule",
+    "OpenAICompatibleAnalyzer",
     "PriceTable",
     "PromptParts",
     "build_prompt",
@@ -38,4 +41,8 @@ def __getattr__(name: str) -> Any:
         from errorsift.analysis.anthropic_analyzer import AnthropicAnalyzer
 
         return AnthropicAnalyzer
+    if name == "OpenAICompatibleAnalyzer":
+        from errorsift.analysis.openai_analyzer import OpenAICompatibleAnalyzer
+
+        return OpenAICompatibleAnalyzer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

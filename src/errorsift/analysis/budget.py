@@ -4,7 +4,8 @@ Why admission instead of a check after the fact: calls run concurrently, so "sto
 passes the budget" would let every in-flight call overshoot it. Each call is admitted only if
 what is already spent, plus what the calls in flight are expected to cost, plus this call's
 expected cost stays within both budgets. The expected cost is the mean of the calls this run has
-paid for, or, before the first one, the analyzer's own cautious estimate from the prompt size.
+paid for; before the first one, the mean of recent past calls to the same model, else the
+analyzer's own cautious estimate from the prompt size.
 When a call is refused, the run stops making calls; the signatures left over stay `pending` (in
 urgency order, so the most urgent were analysed first) and are picked up by the next run.
 
@@ -30,6 +31,10 @@ class Budget:
     reserved_usd: float = 0.0  # expected cost of the calls in flight
     paid_calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def limited(self) -> bool:
+        return self.run_limit_usd > 0 or self.day_limit_usd > 0
 
     def expected(self, estimate: float) -> float:
         """The expected cost of the next call: this run's mean once known, else `estimate`."""

@@ -111,7 +111,19 @@ unhandled cases, failed validation the code should have handled).
   Network: timeouts, refused or reset connections, DNS, TLS, upstream services that do not answer.
   Configuration: missing or wrong settings, secrets, feature flags, permissions, expired \
 certificates or credentials.
-  When two apply, choose where the fix must happen.
+  When two apply, choose where the fix must happen. Examples:
+  "KeyError: 'plan' in build_invoice" → Application (the code assumes a key that can be missing).
+  "NullPointerException at OrderService.total" → Application.
+  "Transaction was deadlocked on lock resources" → Database (lock ordering or long transactions).
+  "duplicate key value violates unique constraint" → Database, often with a real_application_bug \
+(the code inserts twice).
+  "connect ECONNREFUSED 10.0.0.5:5432" → Network when the host is unreachable; Database when the \
+database itself is down or refuses connections because its pool is exhausted.
+  "upstream request timeout after 30000ms calling billing" → Network.
+  "OOMKilled" or "No space left on device" → Infrastructure.
+  "Missing required environment variable STRIPE_KEY" or "certificate has expired" → Configuration.
+  "401 Unauthorized from partner API" → Configuration (credentials), unless the code sends the \
+wrong header, which is Application.
 - technical_details.real_application_bug is true only when the code itself is wrong and a code \
 change is the fix; an outage or slowness of a dependency is not a bug in the application.
 - technical_details.affects_critical_operation is true when payments, checkout, login or \

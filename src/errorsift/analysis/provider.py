@@ -94,6 +94,7 @@ class ModelAnalyzer(ABC):
     name: str
     model: str
     provider: str
+    supports_pattern = True  # reads the daily history, so long-term `pattern` analyses are worth making
     prices: PriceTable
     retry: RetryPolicy
 

@@ -35,7 +35,7 @@ from errorsift.analysis.budget import Budget
 from errorsift.analysis.cache import CachePolicy
 from errorsift.errors import AnalyzerError, ConfigError
 from errorsift.models import Analysis, AnalysisOutcome, AnalysisRequest, AnalysisType
-from errorsift.store.analysis_queries import spend_since
+from errorsift.store.analysis_queries import mean_call_cost, spend_since
 from errorsift.store.store import CachedAnalysis, Store, StoreConn
 
 __all__ = ["AnalysisItem", "AnalysisOptions", "AnalysisStep", "Unit", "record_outcome", "urgency", "write_outcome"]
@@ -225,6 +225,7 @@ class AnalysisStep:
         self.analyzer = analyzer
         self.cache = cache
         self.options = options or AnalysisOptions()
+        self._past_mean: float | None = None
         self.batches = BatchRunner(store, analyzer) if getattr(analyzer, "supports_batch", False) else None
         if self.options.batch and self.batches is None:
             raise ConfigError(f"--batch needs an analyzer with a batch API (anthropic); {analyzer.name} has none")
@@ -285,27 +286,41 @@ class AnalysisStep:
     # ------------------------------------------------------------------ parts
 
     def _budget(self, now: datetime) -> Budget:
-        day_spent = 0.0
-        if self.options.daily_budget_usd > 0:
-            midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-            with self.store.read() as conn:
+        day_spent, self._past_mean = 0.0, None
+        if not (self.options.run_budget_usd or self.options.daily_budget_usd):
+            return Budget()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        with self.store.read() as conn:
+            if self.options.daily_budget_usd > 0:
                 day_spent = spend_since(conn, midnight)
+            model = getattr(self.analyzer, "model", None)
+            if model:
+                self._past_mean = mean_call_cost(conn, model)
         return Budget(self.options.run_budget_usd, self.options.daily_budget_usd, day_spent)
 
     def _expand(self, items: list[AnalysisItem]) -> list[Unit]:
+        """A `recent` unit per item, plus a `pattern` unit for recurring ones when the analyzer
+        reads history (`supports_pattern`; the offline rules do not, so they would only repeat
+        the recent answer)."""
+        patterns = bool(getattr(self.analyzer, "supports_pattern", False))
         units: list[Unit] = []
         for item in items:
             request = dataclasses.replace(item.request, analysis_type=AnalysisType.RECENT)
             units.append(Unit(request, item.escalated))
-            if item.request.days_present >= self.options.pattern_min_days:
+            if patterns and item.request.days_present >= self.options.pattern_min_days:
                 pattern = dataclasses.replace(item.request, analysis_type=AnalysisType.PATTERN)
                 units.append(Unit(pattern, item.escalated))
         return units
 
     def _estimate(self, unit: Unit, budget: Budget) -> float:
+        """This run's mean cost per call once known; before that, the mean of past calls to the
+        same model, else the analyzer's estimate from the prompt size."""
+        if not budget.limited:
+            return 0.0
+        if self._past_mean is not None:
+            return budget.expected(self._past_mean)
         estimate = getattr(self.analyzer, "estimate_cost", None)
-        first_guess = float(estimate(unit.request)) if callable(estimate) else 0.0
-        return budget.expected(first_guess)
+        return budget.expected(float(estimate(unit.request)) if callable(estimate) else 0.0)
 
     def _call_all(self, run_id: int, units: list[Unit], budget: Budget, meter: Meter) -> None:
         """Dispatch calls in urgency order, at most `concurrency` in flight, each admitted by the budget.

@@ -18,6 +18,7 @@ from errorsift.store.store import StoreConn
 __all__ = [
     "finish_batch",
     "latest_failure",
+    "mean_call_cost",
     "model_calls_for",
     "open_batches",
     "save_batch",
@@ -30,6 +31,24 @@ def spend_since(conn: StoreConn, since: datetime) -> float:
     c = t.model_calls.c
     total = conn.conn.execute(select(func.coalesce(func.sum(c.cost_usd), 0.0)).where(c.created_at >= since)).scalar()
     return float(total or 0.0)
+
+
+def mean_call_cost(conn: StoreConn, model: str, last: int = 50) -> float | None:
+    """Mean USD of the last `last` paid synchronous calls to `model`, or None if there were none.
+
+    The budget's first guess for a run's next call: past calls price real prompts better than an
+    estimate from the prompt size.
+    """
+    c = t.model_calls.c
+    recent = (
+        select(c.cost_usd)
+        .where(and_(c.model == model, c.ok.is_(True), c.batch.is_(False), c.cost_usd > 0))
+        .order_by(c.id.desc())
+        .limit(last)
+        .subquery()
+    )
+    value = conn.conn.execute(select(func.avg(recent.c.cost_usd))).scalar()
+    return None if value is None else float(value)
 
 
 def save_batch(
