@@ -164,7 +164,7 @@ def run_pipeline(settings: Settings, source_spec: str, at: datetime | None, *, v
 
 def render_patterns(patterns: list[dict[str, Any]]) -> None:
     table = Table(title="errorsift — patterns in the current window, most urgent first", show_lines=False)
-    for col in ("#", "flags", "severity", "owner", "occ", "cust", "summary"):
+    for col in ("#", "flags", "severity", "owner", "occ", "cust", "pattern", "summary"):
         table.add_column(col, overflow="fold")
     for i, p in enumerate(patterns, 1):
         a = p["anomaly"]
@@ -179,9 +179,15 @@ def render_patterns(patterns: list[dict[str, Any]]) -> None:
             owner,
             str(p["occurrences"]),
             str(len(p["customers"])),
-            p["analysis"].get("summary", "")[:120],
+            _gist(p.get("template") or p["normalized"]),
+            p["analysis"].get("summary", "")[:100],
         )
     out.print(table)
+
+
+def _gist(text: str, width: int = 60) -> str:
+    first = text.splitlines()[0] if text else ""
+    return first if len(first) <= width else first[: width - 1] + "…"
 
 
 def _input_lines(messages: tuple[str, ...]) -> Iterator[str]:
