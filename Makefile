@@ -19,7 +19,8 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime
-	$(BIN)/errorsift demo
+	$(BIN)/errorsift demo --out demo-data
+	$(BIN)/errorsift serve --db demo-data/demo.db --source demo-data/fleet.jsonl
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -221,3 +221,21 @@ def test_merge_is_durable_and_explain_says_why(tmp_path):
     assert explained["signature"] == b and f"{a} was merged into {b}" in explained["explanation"]
     line = json.loads(errorsift("signature", "--json", "--db", db, input=later["message"] + "\n").stdout)
     assert line["signature"] == b  # the CLI resolves merges exactly as a run does
+
+
+def test_a_second_concurrent_run_exits_with_a_clear_line(tmp_path):
+    from errorsift.service.lease import Lease
+    from errorsift.store.store import Store
+
+    src, db = tmp_path / "e.jsonl", str(tmp_path / "l.db")
+    write_events(src)
+    store = Store(db)
+    holder = Lease(store)  # a live holder: this test process
+    assert holder.acquire()
+    try:
+        busy = errorsift("run", "--source", str(src), "--db", db, "--at", "2026-11-20T06:00:00Z")
+    finally:
+        holder.release()
+        store.close()
+    assert busy.returncode == 2 and "another run holds lease" in busy.stderr and "Traceback" not in busy.stderr
+    assert errorsift("run", "--source", str(src), "--db", db, "--at", "2026-11-20T06:00:00Z").returncode == 0

@@ -25,7 +25,7 @@ from errorsift.build import (
     run_config,
 )
 from errorsift.errors import ConfigError, ErrorsiftError
-from errorsift.settings import Settings, load_settings
+from errorsift.settings import Settings, load_settings, parse_duration
 from errorsift.store.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -146,8 +146,15 @@ def run_pipeline(settings: Settings, source_spec: str, at: datetime | None, *, v
     log = _step_printer(verbose)
     if settings.config_file:
         log("config", f"using {settings.config_file}")
+    from errorsift.service.lease import Lease, LeaseBusy
+    from errorsift.service.retention import drop_events_before, seen_horizon
+
     store = Store(settings.db)
+    lease = Lease(store, ttl=parse_duration(settings.lease_ttl))
     try:
+        # One run at a time per database, like the scheduler's; a crashed local run is taken over.
+        if not lease.acquire(parse_duration(settings.lease_wait).total_seconds(), reclaim_dead=True):
+            raise LeaseBusy(lease.busy_message())
         source = open_configured_source(settings, source_spec, store, datetime.now(UTC))
         pipeline = Pipeline(
             store,
@@ -157,8 +164,10 @@ def run_pipeline(settings: Settings, source_spec: str, at: datetime | None, *, v
             run_config(settings, at),
             log,
         )
-        return pipeline.run(source)
+        # Ids older than the retention horizon are gone; re-reading such events must not recount them.
+        return pipeline.run(drop_events_before(source, seen_horizon(store)))
     finally:
+        lease.release()
         store.close()
 
 
@@ -489,8 +498,11 @@ def demo(ctx: click.Context, out_dir: str, seed: int, as_json: bool, **flags: An
 def _register_subcommands() -> None:
     """Commands that live beside their feature (analysis, dashboard, service)."""
     from errorsift.analysis.command import analysis
+    from errorsift.service.command import prune_command, worker
+    from errorsift.web.command import serve
 
-    main.add_command(analysis)
+    for command in (analysis, worker, prune_command, serve):
+        main.add_command(command)
 
 
 _register_subcommands()

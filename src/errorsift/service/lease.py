@@ -34,6 +34,21 @@ DEFAULT_LEASE = "pipeline"
 log = logging.getLogger("errorsift.lease")
 
 
+def _dead_local_holder(holder: str) -> bool:
+    """True when `holder` (host:pid:nonce) names a process of this host that no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def holder_id() -> str:
     """host:pid:random, so a person can see which process holds it and two processes never clash."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -88,11 +103,24 @@ class Lease:
             self._start_heartbeat()
         return acquired
 
-    def acquire(self, wait: float = 0.0, poll: float = 0.5) -> bool:
-        """Try for up to `wait` seconds (0 = once). False means someone else still holds it."""
+    def reclaim_if_holder_died(self) -> bool:
+        """A holder on this very host whose process is gone cannot heartbeat again: expire its lease
+        now instead of making a person wait out the TTL after a crash (other hosts still wait)."""
+        row = self.current
+        if row is None or not _dead_local_holder(row.holder):
+            return False
+        with self.store.begin() as conn:
+            return q.reclaim_lease(conn, self.name, row.holder)
+
+    def acquire(self, wait: float = 0.0, poll: float = 0.5, *, reclaim_dead: bool = False) -> bool:
+        """Try for up to `wait` seconds (0 = once). False means someone else still holds it.
+
+        `reclaim_dead` (interactive runs) takes over at once from a crashed holder on this host."""
         deadline = time.monotonic() + max(0.0, wait)
         while True:
             if self.try_acquire():
+                return True
+            if reclaim_dead and self.reclaim_if_holder_died() and self.try_acquire():
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -104,9 +104,7 @@ def slack_message(pattern: dict[str, Any], flags: list[str], *, url: str, run_id
         blocks.append(
             {
                 "type": "actions",
-                "elements": [
-                    {"type": "button", "text": {"type": "plain_text", "text": "Open the card"}, "url": url}
-                ],
+                "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Open the card"}, "url": url}],
             }
         )
     # `text` is the notification/fallback line (phones, screen readers); Slack requires it.

@@ -11,12 +11,13 @@ snapshot and its reversal live here too, each meant to run inside one `Store.beg
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Text, and_, delete, func, insert, or_, select, type_coerce, update
 
 from errorsift.store import schema as t
 from errorsift.store.store import StoreConn
@@ -32,11 +33,13 @@ __all__ = [
     "customer_pattern_counts",
     "customer_totals",
     "daily_series",
+    "data_version",
     "model_calls_for",
     "pattern_customer_counts",
     "restore_merge",
     "similar_signatures",
     "snapshot_merge",
+    "window_customer_names",
 ]
 
 
@@ -45,15 +48,29 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
+def _decoded(raw: Any, empty: Any) -> Any:
+    """JSON text from SQLite, or an already-decoded value from a driver that decodes JSON itself."""
+    if raw is None:
+        return empty
+    return json.loads(raw) if isinstance(raw, str | bytes) else raw
+
+
 @dataclass(slots=True)
 class CardRow:
-    """One triage row of a run with just what a card, a filter and the live overlay need."""
+    """One triage row of a run with just what a card, a filter and the live overlay need.
+
+    The run's JSON columns (customers, anomaly) stay undecoded until a card is shown, filtered by
+    customer or matched by a noise rule; the counts and flags the ranking needs come out of SQL.
+    """
 
     signature: str
     rank: int
     occurrences: int
-    customers: list[str]
-    anomaly: dict[str, Any]
+    n_customers: int
+    new_signature: bool
+    spike: bool
+    spread: bool
+    why_flagged: str
     bucket: str
     owner: str
     reason: str
@@ -69,20 +86,46 @@ class CardRow:
     real_bug: bool
     fallback: bool
     analyzer: str
+    customers_raw: Any = None
+    anomaly_raw: Any = None
+    _customers: list[str] | None = None
+    _anomaly: dict[str, Any] | None = None
+
+    @property
+    def customers(self) -> list[str]:
+        if self._customers is None:
+            self._customers = list(_decoded(self.customers_raw, []))
+        return self._customers
+
+    @property
+    def anomaly(self) -> dict[str, Any]:
+        if self._anomaly is None:
+            self._anomaly = dict(_decoded(self.anomaly_raw, {}))
+        return self._anomaly
+
+    def has_customer(self, name: str) -> bool:
+        """Membership without decoding every row: a cheap text pre-check, then the real list."""
+        raw = self.customers_raw
+        if isinstance(raw, str) and name not in raw and json.dumps(name)[1:-1] not in raw:
+            return False
+        return name in self.customers
 
 
 def card_rows(sc: StoreConn, run_id: int, signature: str | None = None) -> list[CardRow]:
     """All triage rows of a run (or the one for `signature`) joined with their signature and
     `recent` analysis, in one query."""
     tr, s, a = t.triage_results.c, t.signatures.c, t.analyses.c
-    doc = a.analysis
+    doc, anomaly = a.analysis, tr.anomaly
     query = (
         select(
             tr.signature,
             tr.rank,
             tr.occurrences,
-            tr.customers,
-            tr.anomaly,
+            func.json_array_length(tr.customers),
+            anomaly["new_signature"].as_boolean(),
+            anomaly["spike"].as_boolean(),
+            anomaly["spread"].as_boolean(),
+            anomaly["why_flagged"].as_string(),
             tr.bucket,
             tr.owner,
             tr.reason,
@@ -98,6 +141,8 @@ def card_rows(sc: StoreConn, run_id: int, signature: str | None = None) -> list[
             doc["technical_details"]["real_application_bug"].as_boolean(),
             doc["fallback"].as_boolean(),
             a.analyzer,
+            type_coerce(tr.customers, Text),
+            type_coerce(tr.anomaly, Text),
         )
         .select_from(
             t.triage_results.outerjoin(t.signatures, s.key == tr.signature).outerjoin(
@@ -109,33 +154,48 @@ def card_rows(sc: StoreConn, run_id: int, signature: str | None = None) -> list[
     )
     if signature is not None:
         query = query.where(tr.signature == signature)
-    rows = []
-    for r in sc.conn.execute(query):
-        rows.append(
-            CardRow(
-                signature=r[0],
-                rank=r[1],
-                occurrences=int(r[2]),
-                customers=list(r[3] or []),
-                anomaly=dict(r[4] or {}),
-                bucket=r[5],
-                owner=r[6],
-                reason=r[7],
-                suppressed=bool(r[8]),
-                normalized=r[9] or "",
-                template=r[10] or "",
-                error_type=r[11] or "",
-                service=r[12] or "",
-                has_analysis=bool(r[13]),
-                summary=r[14] or "",
-                severity=r[15] or "",
-                category=r[16] or "",
-                real_bug=bool(r[17]),
-                fallback=bool(r[18]),
-                analyzer=r[19] or "",
-            )
+    return [
+        CardRow(
+            r[0],
+            r[1],
+            int(r[2]),
+            int(r[3] or 0),
+            bool(r[4]),
+            bool(r[5]),
+            bool(r[6]),
+            r[7] or "",
+            r[8],
+            r[9],
+            r[10],
+            bool(r[11]),
+            r[12] or "",
+            r[13] or "",
+            r[14] or "",
+            r[15] or "",
+            bool(r[16]),
+            r[17] or "",
+            r[18] or "",
+            r[19] or "",
+            bool(r[20]),
+            bool(r[21]),
+            r[22] or "",
+            r[23],
+            r[24],
         )
-    return rows
+        for r in sc.conn.execute(query)
+    ]
+
+
+def data_version(sc: StoreConn) -> tuple[int, int]:
+    """Cheap stamp of what a finished run's card rows join with: how many analyses and signatures.
+
+    Re-analyze (expiring analyses) and merges (removing a signature and its analyses) change them,
+    and their undos change them back; both are index-only counts, so the dashboard can cache a run's
+    rows and only re-read them when something they show may have changed.
+    """
+    analyses = sc.conn.execute(select(func.count()).select_from(t.analyses)).scalar() or 0
+    signatures = sc.conn.execute(select(func.count()).select_from(t.signatures)).scalar() or 0
+    return int(analyses), int(signatures)
 
 
 def daily_series(sc: StoreConn, keys: Sequence[str], start_hour: int, days: int) -> dict[str, list[int]]:
@@ -179,30 +239,57 @@ def customer_totals(sc: StoreConn, start_hour: int, end_hour: int) -> dict[str, 
     return {customer: (int(n), int(k)) for customer, n, k in sc.conn.execute(query)}
 
 
-def customer_pattern_counts(sc: StoreConn, customer: str, start_hour: int, end_hour: int) -> dict[str, int]:
-    """Occurrences per signature for one customer in [start_hour, end_hour)."""
+def window_customer_names(sc: StoreConn, start_hour: int, end_hour: int) -> list[str]:
+    """Every customer with an occurrence in [start_hour, end_hour), sorted (the filter's choices)."""
     c = t.hourly_counts.c
-    query = (
+    query = select(c.customer).where(and_(c.hour >= start_hour, c.hour < end_hour)).distinct().order_by(c.customer)
+    return [name for (name,) in sc.conn.execute(query)]
+
+
+def _for_keys(query: Any, keys: Sequence[str] | None) -> Iterator[Any]:
+    """The query as is, or once per chunk of `keys` (the primary key's prefix: index seeks, no scan)."""
+    if keys is None:
+        yield query
+        return
+    for chunk in _chunks(list(keys)):
+        yield query.where(t.hourly_counts.c.signature.in_(chunk))
+
+
+def customer_pattern_counts(
+    sc: StoreConn, customer: str, start_hour: int, end_hour: int, keys: Sequence[str] | None = None
+) -> dict[str, int]:
+    """Occurrences per signature for one customer in [start_hour, end_hour), optionally only `keys`.
+
+    hourly_counts has no customer index, so a long range is cheap only when the signatures are known.
+    """
+    c = t.hourly_counts.c
+    base = (
         select(c.signature, func.sum(c.count))
         .where(and_(c.customer == customer, c.hour >= start_hour, c.hour < end_hour))
         .group_by(c.signature)
     )
-    return {key: int(n) for key, n in sc.conn.execute(query)}
+    out: dict[str, int] = {}
+    for query in _for_keys(base, keys):
+        out.update({key: int(n) for key, n in sc.conn.execute(query)})
+    return out
 
 
-def customer_daily(sc: StoreConn, customer: str, start_hour: int, days: int) -> list[int]:
-    """One customer's occurrences (all signatures) per 24-hour slice from `start_hour`."""
+def customer_daily(
+    sc: StoreConn, customer: str, start_hour: int, days: int, keys: Sequence[str] | None = None
+) -> list[int]:
+    """One customer's occurrences per 24-hour slice from `start_hour` (all signatures, or only `keys`)."""
     c = t.hourly_counts.c
     day = ((c.hour - start_hour) // 24).label("day")
-    query = (
+    base = (
         select(day, func.sum(c.count))
         .where(and_(c.customer == customer, c.hour >= start_hour, c.hour < start_hour + 24 * days))
         .group_by(day)
     )
     out = [0] * days
-    for d, n in sc.conn.execute(query):
-        if 0 <= int(d) < days:
-            out[int(d)] += int(n)
+    for query in _for_keys(base, keys):
+        for d, n in sc.conn.execute(query):
+            if 0 <= int(d) < days:
+                out[int(d)] += int(n)
     return out
 
 
@@ -330,7 +417,4 @@ def restore_merge(sc: StoreConn, snap: dict[str, Any]) -> None:
     al = t.signature_aliases.c
     sc.conn.execute(delete(t.signature_aliases).where(al.alias == alias))
     if snap["aliases_pointing"]:
-        sc.conn.execute(
-            update(t.signature_aliases).where(al.alias.in_(snap["aliases_pointing"])).values(key=alias)
-        )
-
+        sc.conn.execute(update(t.signature_aliases).where(al.alias.in_(snap["aliases_pointing"])).values(key=alias))

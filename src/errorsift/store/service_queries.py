@@ -33,8 +33,8 @@ __all__ = [
     "prune_runs",
     "prune_seen_events",
     "prune_workers",
-    "record_notification",
     "recent_notifications",
+    "record_notification",
     "release_lease",
     "rollup_hourly_counts",
     "run_status_summary",
@@ -105,6 +105,16 @@ def acquire_lease(sc: StoreConn, name: str, holder: str, ttl: timedelta) -> tupl
     return (current is not None and current.holder == holder), current
 
 
+def reclaim_lease(sc: StoreConn, name: str, dead_holder: str) -> bool:
+    """Expire a lease whose holder is known to be dead (only if that holder still has it)."""
+    result = sc.conn.execute(
+        update(t.leases)
+        .where(and_(t.leases.c.name == name, t.leases.c.holder == dead_holder))
+        .values(expires_at=db_now(sc) - timedelta(seconds=1))
+    )
+    return result.rowcount == 1
+
+
 def heartbeat_lease(sc: StoreConn, name: str, holder: str, ttl: timedelta) -> bool:
     """Push our expiry forward; False means the lease is no longer ours (it expired and was taken)."""
     now = db_now(sc)
@@ -125,9 +135,7 @@ def release_lease(sc: StoreConn, name: str, holder: str) -> bool:
 # --- notifications -----------------------------------------------------------------------------
 
 
-def recent_notifications(
-    sc: StoreConn, signatures: Sequence[str], since: datetime
-) -> set[tuple[str, str, str]]:
+def recent_notifications(sc: StoreConn, signatures: Sequence[str], since: datetime) -> set[tuple[str, str, str]]:
     """(signature, flag, channel) sent at or after `since`: what dedup must not send again.
 
     Only `sent` rows count: a failed delivery is retried by the next run instead of being muted.
@@ -148,11 +156,15 @@ def record_notification(sc: StoreConn, **values: Any) -> None:
     sc.conn.execute(t.notifications.insert().values(**values))
 
 
-def notifications_since(sc: StoreConn, after_id: int) -> list[tuple[int, str, str]]:
-    """(id, channel, status) of notifications with id > after_id (metrics sync incrementally)."""
+def notifications_since(sc: StoreConn, after_id: int) -> list[tuple[int, str, str, str, datetime]]:
+    """(id, channel, status, signature, sent_at) of rows with id > after_id, for metrics.
+
+    One delivery writes one row per flag it carried, all with the same `sent_at`; callers that
+    count deliveries fold rows on (signature, channel, sent_at).
+    """
     n = t.notifications.c
-    query = select(n.id, n.channel, n.status).where(n.id > after_id).order_by(n.id)
-    return [(int(i), c, s) for i, c, s in sc.conn.execute(query)]
+    query = select(n.id, n.channel, n.status, n.signature, n.sent_at).where(n.id > after_id).order_by(n.id)
+    return [(int(i), c, st, sig, at) for i, c, st, sig, at in sc.conn.execute(query)]
 
 
 def prune_notifications(sc: StoreConn, before: datetime) -> int:

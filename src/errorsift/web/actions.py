@@ -9,6 +9,7 @@ action log's `details` exactly what undoing it needs. Each function runs inside 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from errorsift.ingest import resolve_key
@@ -187,8 +188,6 @@ def _undo_merge(sc: StoreConn, action: dict[str, Any]) -> None:
 
 
 def _undo_reanalyze(sc: StoreConn, action: dict[str, Any]) -> None:
-    from datetime import datetime
-
     for entry in action["details"].get("expired", []):
         if sc.cached_analysis(action["target"], entry["analysis_type"]) is None:  # a newer one wins
             sc.save_analysis(
@@ -223,5 +222,6 @@ def undo(sc: StoreConn, action_id: int, who: str) -> int:
         raise ActionError(f"a {action['action']!r} action cannot be undone", 409)
     handler(sc, action)
     sc.mark_action_undone(action_id)
-    return sc.record_action(who, "undo", action["target"], f"undo #{action_id} ({action['action']})",
-                            {"undid": action_id})
+    return sc.record_action(
+        who, "undo", action["target"], f"undo #{action_id} ({action['action']})", {"undid": action_id}
+    )

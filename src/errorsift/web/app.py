@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -15,18 +16,22 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from errorsift.service.metrics import mount as mount_service_routes
+from errorsift.service.scheduler import schedule_status
 from errorsift.store.store import Store, StoreConn
 from errorsift.web import actions
 from errorsift.web.live import HumanState, load_human_state
 from errorsift.web.pages.actions_log import actions_context
+from errorsift.web.pages.cards import CardCache
 from errorsift.web.pages.customers import customer_context, customers_context
 from errorsift.web.pages.home import home_context
 from errorsift.web.pages.pattern import pattern_context
 from errorsift.web.pages.runs import runs_context
 from errorsift.web.render import Renderer, ui_for, wants_json
-from errorsift.web.runner import RunTrigger
+from errorsift.web.runner import RunTrigger, Warmer
 from errorsift.web.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -65,22 +70,41 @@ def create_app(
     run_now: Callable[[], Any] | None = None,
     routes: Mapping[str, tuple[str, str]] | None = None,
     secret_key: bytes | None = None,
+    warm_every: float | None = 5.0,
+    schedule: Any = None,
+    healthz_max_age: timedelta = timedelta(hours=2),
 ) -> FastAPI:
     """The dashboard for one database.
 
     `auth` None or empty means no authentication (for loopback use; `errorsift serve` refuses to
     bind elsewhere without it). `run_now` is what the runs page's button calls (in a background
     thread); None hides the button. `routes` is the configured category routing table, so the live
-    overlay routes exactly as the next run will.
+    overlay routes exactly as the next run will. `warm_every` seconds, the latest run's cards are
+    rebuilt in the background if anything changed (None: only on demand). `schedule` is the
+    in-process schedule (`errorsift.service.scheduler.Schedule`) when `serve` runs one: the runs page
+    shows its next run, and /metrics its gauge.
     """
     store = Store(store_url)
     guard = Guard(auth or AuthConfig(), secret_key)
     renderer = Renderer()
-    trigger = RunTrigger(run_now)
+    cards_cache = CardCache()
+
+    def warm_cards() -> None:
+        with store.read() as sc:
+            run = sc.latest_run()
+            if run is not None:
+                cards_cache.cards(sc, int(run["id"]), load_human_state(sc, routes))
+
+    trigger = RunTrigger(run_now, after=warm_cards)
+    warmer = Warmer(warm_cards, warm_every) if warm_every else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if warmer is not None:
+            warmer.start()
         yield
+        if warmer is not None:
+            warmer.stop()
         trigger.wait(timeout=60)
         store.close()
 
@@ -140,17 +164,13 @@ def create_app(
             raise HTTPException(403, "missing or invalid CSRF token: reload the page and try again")
         return form
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    @app.exception_handler(StarletteHTTPException)  # ours, and the router's 404/405
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return error_page(request, exc.status_code, str(exc.detail))
 
     @app.exception_handler(actions.ActionError)
     async def action_error(request: Request, exc: actions.ActionError) -> Response:
         return error_page(request, exc.status, str(exc))
-
-    @app.exception_handler(404)
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return error_page(request, 404, getattr(exc, "detail", None) or "not found")
 
     def who(request: Request) -> str:
         identity = request.state.identity
@@ -169,14 +189,15 @@ def create_app(
 
     # --- pages ------------------------------------------------------------------------------
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    # /metrics (Prometheus) and /healthz (age of the last successful run) come from the service layer.
+    mount_service_routes(
+        app, store, max_age=healthz_max_age, next_run=schedule.next_run_at if schedule is not None else None
+    )
 
     @app.get("/")
     def home(request: Request) -> Response:
         with store.read() as sc:
-            ctx = home_context(sc, human_state(sc), request.query_params)
+            ctx = home_context(sc, human_state(sc), request.query_params, cards_cache)
         return renderer.page(request, "home.html", ctx, "cards")
 
     @app.get("/patterns/{key}")
@@ -193,13 +214,13 @@ def create_app(
     @app.get("/customers")
     def customers(request: Request) -> Response:
         with store.read() as sc:
-            ctx = customers_context(sc, human_state(sc), request.query_params)
+            ctx = customers_context(sc, human_state(sc), request.query_params, cards_cache)
         return renderer.page(request, "customers.html", ctx, "customers")
 
     @app.get("/customers/{name:path}")
     def customer(request: Request, name: str) -> Response:
         with store.read() as sc:
-            ctx = customer_context(sc, human_state(sc), name)
+            ctx = customer_context(sc, human_state(sc), name, cards_cache)
         if ctx is None:
             raise HTTPException(404, f"no customer {name!r} in the latest run")
         return renderer.page(request, "customer.html", ctx, "customers")
@@ -208,6 +229,7 @@ def create_app(
     def runs(request: Request) -> Response:
         with store.read() as sc:
             ctx = runs_context(sc, trigger.status())
+        ctx["schedule"] = schedule_status(store, schedule)
         return renderer.page(request, "runs.html", ctx, "runs")
 
     @app.get("/actions")
@@ -234,8 +256,13 @@ def create_app(
 
     @app.post("/patterns/{key}/noise")
     def noise(request: Request, key: str, form: FormData = Depends(checked_form)) -> Response:
-        return act(request, form, key, lambda sc: actions.mark_noise(sc, key, field(form, "reason"), who(request)),
-                   "marked as known noise")
+        return act(
+            request,
+            form,
+            key,
+            lambda sc: actions.mark_noise(sc, key, field(form, "reason"), who(request)),
+            "marked as known noise",
+        )
 
     @app.post("/patterns/{key}/unnoise")
     def unnoise(request: Request, key: str, form: FormData = Depends(checked_form)) -> Response:
@@ -244,7 +271,10 @@ def create_app(
         except ValueError:
             raise HTTPException(400, "which noise rule? (rule_id)") from None
         return act(
-            request, form, key, lambda sc: actions.unmark_noise(sc, key, rule_id, field(form, "reason"), who(request)),
+            request,
+            form,
+            key,
+            lambda sc: actions.unmark_noise(sc, key, rule_id, field(form, "reason"), who(request)),
             "noise rule removed",
         )
 
@@ -262,8 +292,13 @@ def create_app(
 
     @app.post("/patterns/{key}/owner/clear")
     def owner_clear(request: Request, key: str, form: FormData = Depends(checked_form)) -> Response:
-        return act(request, form, key, lambda sc: actions.clear_override(sc, key, field(form, "reason"), who(request)),
-                   "owner override cleared")
+        return act(
+            request,
+            form,
+            key,
+            lambda sc: actions.clear_override(sc, key, field(form, "reason"), who(request)),
+            "owner override cleared",
+        )
 
     @app.post("/patterns/{key}/merge")
     def merge(request: Request, key: str, form: FormData = Depends(checked_form)) -> Response:
@@ -274,8 +309,13 @@ def create_app(
 
     @app.post("/patterns/{key}/reanalyze")
     def reanalyze(request: Request, key: str, form: FormData = Depends(checked_form)) -> Response:
-        return act(request, form, key, lambda sc: actions.reanalyze(sc, key, field(form, "reason"), who(request)),
-                   "analysis expired: the next run analyzes it again")
+        return act(
+            request,
+            form,
+            key,
+            lambda sc: actions.reanalyze(sc, key, field(form, "reason"), who(request)),
+            "analysis expired: the next run analyzes it again",
+        )
 
     @app.post("/actions/{action_id}/undo")
     def undo(request: Request, action_id: int, form: FormData = Depends(checked_form)) -> Response:

@@ -10,6 +10,8 @@ stored: "marked as noise just now, the next run will confirm".
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +21,31 @@ from errorsift.store.dashboard import CardRow
 from errorsift.store.store import StoreConn
 from errorsift.triage import DEFAULT_CATEGORY_ROUTES, NoiseRule, NoiseRules, apply_noise, apply_override, route
 
-__all__ = ["HumanState", "LiveTriage", "anomaly_from", "live_triage", "load_human_state"]
+__all__ = ["HumanState", "LiveTriage", "RuleMatcher", "anomaly_from", "live_triage", "load_human_state"]
 
 _CATEGORIES = {"application", "infrastructure", "database", "network", "configuration"}
+
+
+class RuleMatcher:
+    """`NoiseRules.match` with one combined regex in front: most patterns match no rule, and one
+    search of the text answers that for all regex rules at once (precedence is still NoiseRules')."""
+
+    def __init__(self, rules: NoiseRules) -> None:
+        self.rules = rules
+        self.keys = {r.value for r in rules.rules if r.kind == "signature"}
+        regexes = [r.value for r in rules.rules if r.kind == "regex"]
+        self.any_regex: re.Pattern[str] | None = None
+        self.fallback = False
+        if regexes:
+            try:
+                self.any_regex = re.compile("|".join(f"(?:{r})" for r in regexes))
+            except re.error:  # e.g. inline flags mid-pattern: match rule by rule instead
+                self.fallback = True
+
+    def match(self, key: str, text: str) -> NoiseRule | None:
+        if key in self.keys or self.fallback or (self.any_regex is not None and self.any_regex.search(text)):
+            return self.rules.match(key, text)
+        return None
 
 
 @dataclass(slots=True)
@@ -33,7 +57,23 @@ class HumanState:
     overrides: dict[str, dict[str, Any]]
     aliases: dict[str, str]
     routes: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_ROUTES))
+    matcher: RuleMatcher | None = None
     _routed: dict[tuple[str, bool, str], Triage] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.matcher is None:
+            self.matcher = RuleMatcher(self.rules)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever any human decision does: part of the card cache's key."""
+        parts = (
+            sorted((r.id or 0, r.kind, r.value, r.reason) for r in self.rules.rules),
+            sorted((k, o["bucket"], o["owner"], o["reason"]) for k, o in self.overrides.items()),
+            sorted(self.aliases.items()),
+            sorted(self.routes.items()),
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
 
     def routed(self, category: str, real_bug: bool, error_type: str) -> Triage:
         """`route()` memoized: a fleet has thousands of patterns but a handful of distinct inputs."""
@@ -90,29 +130,28 @@ class LiveTriage:
     pending: bool  # differs from what the run stored: people changed something since
 
 
-def live_triage(row: CardRow, anomaly: Anomaly, state: HumanState) -> LiveTriage:
+def live_triage(row: CardRow, state: HumanState) -> LiveTriage:
     """Route → override → noise, as `triage.decide` does in a run, with today's human decisions.
 
     Without a stored analysis (expired by "re-analyze now"), routing cannot be recomputed; the run's
     own routing stands unless it was a suppression, which only a noise rule can justify.
     """
-    stored = Triage(row.bucket, row.owner, row.reason, row.suppressed)
-    rule = state.rules.match(row.signature, row.normalized)
+    matcher = state.matcher or RuleMatcher(state.rules)
+    rule = matcher.match(row.signature, row.normalized)
     if rule is None and row.template:
-        rule = state.rules.match(row.signature, row.template)
+        rule = matcher.match(row.signature, row.template)
     override = state.overrides.get(row.signature)
     if row.has_analysis:
-        base = state.routed(row.category, row.real_bug, row.error_type)
+        triage = state.routed(row.category, row.real_bug, row.error_type)
     elif not row.suppressed:
-        base = stored
+        triage = Triage(row.bucket, row.owner, row.reason, row.suppressed)
     else:
-        base = state.routed("", False, row.error_type)
-    triage = apply_override(base, (override["bucket"], override["owner"]) if override else None,
-                            override["reason"] if override else "")
-    triage = apply_noise(triage, rule, anomaly)
-    if (triage.bucket, triage.owner, triage.suppressed) == (stored.bucket, stored.owner, stored.suppressed):
-        triage = stored  # same decision: keep the run's own words
-        pending = False
-    else:
-        pending = True
-    return LiveTriage(triage, rule, override, pending)
+        triage = state.routed("", False, row.error_type)
+    if override is not None:
+        triage = apply_override(triage, (override["bucket"], override["owner"]), override["reason"])
+    if rule is not None:  # the stored anomaly is only decoded when a rule needs its flags
+        triage = apply_noise(triage, rule, anomaly_from(row.anomaly))
+    if triage.bucket == row.bucket and triage.owner == row.owner and triage.suppressed == row.suppressed:
+        # Same decision as the run: keep the run's own words.
+        return LiveTriage(Triage(row.bucket, row.owner, row.reason, row.suppressed), rule, override, False)
+    return LiveTriage(triage, rule, override, True)

@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from errorsift.web.svg import bars, sparkline
 
-__all__ = ["TEMPLATES", "Renderer", "UI", "jsonable", "wants_json"]
+__all__ = ["TEMPLATES", "UI", "Renderer", "jsonable", "wants_json"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -137,7 +137,9 @@ class Renderer:
         body = self.env.get_template(template).render(ctx=ctx, ui=ui)
         return HTMLResponse(body, status_code=status)
 
-    def page(self, request: Request, template: str, ctx: dict[str, Any], section: str = "", status: int = 200) -> Response:
+    def page(
+        self, request: Request, template: str, ctx: dict[str, Any], section: str = "", status: int = 200
+    ) -> Response:
         if wants_json(request):
             return JSONResponse(jsonable(ctx), status_code=status)
         return self.html(template, ctx, ui_for(request, section), status)

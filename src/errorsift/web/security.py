@@ -183,7 +183,10 @@ class Guard:
 
     @staticmethod
     def nonce_ok(nonce: str | None) -> bool:
-        return bool(nonce) and 16 <= len(nonce or "") <= 64 and (nonce or "").replace("-", "").replace("_", "").isalnum()
+        """A nonce we could have issued (token_urlsafe); anything else is replaced, never echoed."""
+        if not nonce or not 16 <= len(nonce) <= 64:
+            return False
+        return nonce.replace("-", "").replace("_", "").isalnum() and nonce.isascii()
 
     def csrf_token(self, nonce: str) -> str:
         return f"{nonce}.{self._mac('csrf', nonce)}"

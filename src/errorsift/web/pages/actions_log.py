@@ -31,7 +31,7 @@ def describe(action: dict[str, Any]) -> str:
         return f"analysis expired ({len(d.get('expired', []))} cached), re-analyzed next run"
     if kind == "undo":
         return f"undid #{d.get('undid')}"
-    return kind
+    return str(kind)
 
 
 def actions_context(sc: StoreConn) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from errorsift.anomaly import SEVERITY_RANK
 from errorsift.store import dashboard as q
 from errorsift.store.store import StoreConn
 from errorsift.web.live import HumanState
-from errorsift.web.pages.cards import SPARK_DAYS, Card, build_cards, run_summary, run_window
+from errorsift.web.pages.cards import SPARK_DAYS, Card, CardCache, build_cards, run_summary, run_window
 
 __all__ = ["customer_context", "customers_context"]
 
@@ -26,25 +26,32 @@ def _worst(severities: list[str]) -> str:
     return min(known, key=lambda s: SEVERITY_RANK[s.lower()]) if known else ""
 
 
-def customers_context(sc: StoreConn, state: HumanState, query: Mapping[str, str]) -> dict[str, Any]:
+def customers_context(
+    sc: StoreConn, state: HumanState, query: Mapping[str, str], cache: CardCache | None = None
+) -> dict[str, Any]:
     text = (query.get("q") or "").strip()[:200]
     try:
         page = max(1, int(query.get("page") or 1))
     except ValueError:
         page = 1
     run = sc.latest_run()
-    ctx: dict[str, Any] = {"run": run_summary(run), "q": text, "total": 0, "customers": [],
-                           "page": {"number": 1, "size": PAGE_SIZE, "pages": 1}}
+    ctx: dict[str, Any] = {
+        "run": run_summary(run),
+        "q": text,
+        "total": 0,
+        "customers": [],
+        "page": {"number": 1, "size": PAGE_SIZE, "pages": 1},
+    }
     if run is None:
         return ctx
     window = run_window(run)
-    cards = [c for c in build_cards(sc, window.run_id, state) if c.merged_into is None]
+    cards = [c for c in build_cards(sc, window.run_id, state, cache) if c.merged_into is None]
     totals = q.customer_totals(sc, window.start_hour, window.end_hour)
     hits: dict[str, list[Card]] = defaultdict(list)
     for card in cards:
         for name in card.row.customers:
             hits[name].append(card)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, its in hits.items():
         if text and text.lower() not in name.lower():
             continue
@@ -56,9 +63,9 @@ def customers_context(sc: StoreConn, state: HumanState, query: Mapping[str, str]
                 "patterns": len(active),
                 "suppressed": len(its) - len(active),
                 "new_for_it": sum(name in c.anomaly.new_customers for c in active),
-                "escalated": sum(c.anomaly.escalated for c in active),
+                "escalated": sum(c.escalated for c in active),
                 "worst_severity": _worst([c.row.severity for c in active]),
-                "by_bucket": dict(Counter(c.live.triage.bucket for c in active)),
+                "by_bucket": dict(sorted(Counter(c.live.triage.bucket for c in active).items())),
             }
         )
     rows.sort(
@@ -80,17 +87,22 @@ def customers_context(sc: StoreConn, state: HumanState, query: Mapping[str, str]
     return ctx
 
 
-def customer_context(sc: StoreConn, state: HumanState, name: str) -> dict[str, Any] | None:
+def customer_context(
+    sc: StoreConn, state: HumanState, name: str, cache: CardCache | None = None
+) -> dict[str, Any] | None:
     """One customer's patterns in the latest run, what is new for them; None when unknown."""
     run = sc.latest_run()
     if run is None:
         return None
     window = run_window(run)
     current = q.customer_pattern_counts(sc, name, window.start_hour, window.end_hour)
-    cards = [c for c in build_cards(sc, window.run_id, state) if c.merged_into is None and name in c.row.customers]
+    cards = [
+        c for c in build_cards(sc, window.run_id, state, cache) if c.merged_into is None and c.row.has_customer(name)
+    ]
     if not cards and not current:
         return None
-    baseline = q.customer_pattern_counts(sc, name, window.baseline_start, window.start_hour)
+    keys = [c.key for c in cards]
+    baseline = q.customer_pattern_counts(sc, name, window.baseline_start, window.start_hour, keys)
     series = q.daily_series(sc, [c.key for c in cards], window.spark_start, SPARK_DAYS)
     patterns = []
     for card in cards:
@@ -104,7 +116,7 @@ def customer_context(sc: StoreConn, state: HumanState, name: str) -> dict[str, A
         "run": run_summary(run),
         "customer": name,
         "occurrences": sum(current.values()),
-        "daily": q.customer_daily(sc, name, window.spark_start, SPARK_DAYS),
+        "daily": q.customer_daily(sc, name, window.spark_start, SPARK_DAYS, keys),
         "new_for_it": [p["signature"] for p in active if p["new_here"]],
         "worst_severity": _worst([p["severity"] for p in active]),
         "patterns": active,

@@ -15,7 +15,7 @@ from typing import Any
 from errorsift.store.dashboard import daily_series
 from errorsift.store.store import StoreConn
 from errorsift.web.live import HumanState
-from errorsift.web.pages.cards import SPARK_DAYS, Card, build_cards, run_summary, run_window
+from errorsift.web.pages.cards import SPARK_DAYS, Card, CardCache, build_cards, run_summary, run_window
 
 __all__ = ["FLAGS", "PAGE_SIZE", "Filters", "home_context"]
 
@@ -68,22 +68,22 @@ class Filters:
         return any((self.bucket, self.severity, self.flag, self.customer, self.service, self.q))
 
     def matches(self, card: Card) -> bool:
-        r, t, a = card.row, card.live.triage, card.anomaly
+        r, t = card.row, card.live.triage
         if self.bucket and t.bucket != self.bucket:
             return False
         if self.severity and r.severity.lower() != self.severity.lower():
             return False
         if self.flag:
             flagged = {
-                "escalated": a.escalated,
-                "new": a.new_signature,
-                "spike": a.spike,
-                "spread": a.spread,
-                "quiet": not a.escalated,
+                "escalated": card.escalated,
+                "new": r.new_signature,
+                "spike": r.spike,
+                "spread": r.spread,
+                "quiet": not card.escalated,
             }
             if not flagged.get(self.flag, False):
                 return False
-        if self.customer and self.customer not in r.customers:
+        if self.customer and not r.has_customer(self.customer):
             return False
         if self.service and r.service != self.service:
             return False
@@ -93,7 +93,9 @@ class Filters:
         return {k: v for k, v in asdict(self).items() if k not in ("page", "limit")}
 
 
-def home_context(sc: StoreConn, state: HumanState, query: Mapping[str, str]) -> dict[str, Any]:
+def home_context(
+    sc: StoreConn, state: HumanState, query: Mapping[str, str], cache: CardCache | None = None
+) -> dict[str, Any]:
     filters = Filters.from_query(query)
     run = sc.latest_run()
     running = sc.runs(limit=1)
@@ -101,9 +103,22 @@ def home_context(sc: StoreConn, state: HumanState, query: Mapping[str, str]) -> 
         "run": run_summary(run),
         "running": bool(running and running[0]["status"] == "running"),
         "filters": filters.as_dict(),
-        "options": {"buckets": list(BUCKETS), "severities": list(SEVERITIES), "flags": list(FLAGS)},
-        "totals": {"patterns": 0, "active": 0, "suppressed": 0, "merged": 0, "pending": 0, "by_bucket": {},
-                   "by_flag": {}},
+        "options": {
+            "buckets": list(BUCKETS),
+            "severities": list(SEVERITIES),
+            "flags": list(FLAGS),
+            "services": [],
+            "customers": [],
+        },
+        "totals": {
+            "patterns": 0,
+            "active": 0,
+            "suppressed": 0,
+            "merged": 0,
+            "pending": 0,
+            "by_bucket": {},
+            "by_flag": {},
+        },
         "matched": {"active": 0, "suppressed": 0},
         "page": {"number": 1, "size": filters.limit, "pages": 1},
         "cards": [],
@@ -113,12 +128,12 @@ def home_context(sc: StoreConn, state: HumanState, query: Mapping[str, str]) -> 
     if run is None:
         return ctx
     window = run_window(run)
-    all_cards = build_cards(sc, window.run_id, state)
+    all_cards = build_cards(sc, window.run_id, state, cache)
     cards = [c for c in all_cards if c.merged_into is None]
     by_bucket = Counter(c.live.triage.bucket for c in cards)
     by_flag = Counter(f.lower() for c in cards for f in c.flags)
     services = sorted({c.row.service for c in cards if c.row.service})
-    customers = sorted({name for c in cards for name in c.row.customers})
+    customers = (cache or CardCache()).customer_names(sc, window)
     ctx["options"]["services"] = services
     ctx["options"]["customers"] = customers
     ctx["options"]["buckets"] = sorted(set(BUCKETS) | set(by_bucket))

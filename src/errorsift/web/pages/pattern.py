@@ -11,11 +11,14 @@ import re
 from collections import Counter
 from typing import Any
 
+from pydantic import ValidationError
+
 from errorsift.ingest import resolve_key
+from errorsift.models import Analysis
 from errorsift.store import dashboard as q
 from errorsift.store.store import StoreConn
-from errorsift.web.live import HumanState, anomaly_from, live_triage
-from errorsift.web.pages.cards import Card, run_summary, run_window
+from errorsift.web.live import HumanState
+from errorsift.web.pages.cards import card_for, run_summary, run_window
 
 __all__ = ["pattern_context"]
 
@@ -39,12 +42,21 @@ def _grouping(sig: dict[str, Any]) -> dict[str, Any]:
     return {"strategy": strategy, "template": template, "masked": dict(masked), "why": why}
 
 
+def _complete(data: dict[str, Any]) -> dict[str, Any]:
+    """Every field of the SPEC's analysis object, defaults filled, so each section can rely on them."""
+    try:
+        return Analysis.model_validate(data).model_dump(mode="json")
+    except ValidationError:  # stored by an older or foreign analyzer: keep what is readable
+        summary = str(data.get("summary") or "(unreadable analysis)")[:200]
+        return Analysis(summary=summary, fallback=True).model_dump(mode="json")
+
+
 def _analysis(cached: Any) -> dict[str, Any] | None:
     if cached is None:
         return None
     sent = cached.prompt or ""
     return {
-        "analysis": cached.analysis,
+        "analysis": _complete(dict(cached.analysis)),
         "analyzer": cached.analyzer,
         "created_at": cached.created_at,
         "prompt": sent,
@@ -72,10 +84,7 @@ def pattern_context(sc: StoreConn, state: HumanState, key: str) -> dict[str, Any
         window = run_window(run)
         rows = q.card_rows(sc, window.run_id, signature=key)
         if rows:
-            row = rows[0]
-            anomaly = anomaly_from(row.anomaly)
-            built = Card(row, anomaly, live_triage(row, anomaly, state), str(row.anomaly.get("why_flagged", "")), None)
-            card = built.as_dict()
+            card = card_for(rows[0], state).as_dict()
         current = q.pattern_customer_counts(sc, key, window.start_hour, window.end_hour)
         baseline = q.pattern_customer_counts(sc, key, window.baseline_start, window.start_hour)
         new = set(card["new_customers"]) if card else set()
