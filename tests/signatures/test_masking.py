@@ -55,6 +55,15 @@ CASES = [
     ("seed_user", "user_id 991", "[USER_ID]"),
     ("digit_heavy", "J16", "<*>"),
     ("adjacent_merge", "10.0.0.1 10.0.0.2 10.0.0.3", "<*>"),
+    ("colon_value", "vCores:-25", "vCores:<*>"),
+    ("colon_value_long", "onExtend:1514038530000", "onExtend:<*>"),
+    ("value_in_parens", "deny(1)", "deny(<*>)"),
+    ("value_in_brackets", "objc[4123]:", "objc[<*>]:"),
+    ("value_after_brace", "AppWindowToken{81e11e3", "AppWindowToken{<*>"),
+    ("hex_literal_inside", "@0x7fed806eb5d", "<*>"),
+    ("hex_literal_in_call", "IOThunderboltSwitch<0x1f2e>(0x0)::listenerCallback", "<*>"),
+    ("boolean", "false", "<*>"),
+    ("null", "NULL", "<*>"),
 ]
 
 # Constants that must survive masking.
@@ -92,6 +101,37 @@ def test_known_misses_are_still_misses(text: str, produced: str, wanted: str) ->
 def test_counts_name_the_rules_that_fired() -> None:
     masked = MASKER.mask("from 10.0.0.1 to 10.0.0.2 after 3 retries uid=7")
     assert masked.counts == {"ipv4": 2, "number": 1, "key_value": 1}
+
+
+def test_pipes_separate_fields() -> None:
+    assert MASKER.render("Step_LSC|onStandStepChanged 3579") == "Step_LSC| onStandStepChanged <*>"
+    assert (
+        MASKER.render("HiH_HiAppUtil|getAppName|com.huawei.health|0")
+        == "HiH_HiAppUtil| getAppName| com.huawei.health| <*>"
+    )
+
+
+def test_word_values_of_key_value_pairs_are_reported() -> None:
+    masked = MASKER.mask("authentication failure; uid=0 rhost=10.0.0.1 user=fztu tty=ssh state=x9")
+    assert masked.values == ("fztu", "ssh")  # words only: `0`, an address and `x9` are not
+    assert masked.tokens[-1] == "state=<*>"
+
+
+def test_tokens_that_differ_only_in_digits_classify_alike() -> None:
+    masker = Masker()
+    for token in ["blk_-1608999687919862906", "blk_38865049064139660", "node-129", "J16", "eth0", "0x1f", "1x1f"]:
+        fresh = Masker()
+        assert masker.render(token) == fresh.render(token)
+        other = "".join(str((int(c) + 3) % 10) if c.isdigit() else c for c in token)
+        assert masker.render(other) == Masker().render(other), other
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab0x91.:-/=<>()[]{}_,'\"eEKMB%# "), max_size=24))
+def test_token_cache_gives_what_fresh_classification_gives(text: str) -> None:
+    shared = Masker()
+    for variant in (text, text.replace("1", "7"), text.replace("9", "0"), text.replace("0", "4")):
+        assert shared.render(variant) == Masker().render(variant)
 
 
 def test_digit_shape_cache_refills_kept_digit_words() -> None:

@@ -16,7 +16,7 @@ from errorsift.signatures.miner import MinerConfig
 from errorsift.signatures.seed import SeedNormalizer
 
 LOGHUB = Path(__file__).resolve().parents[2] / "../shared/data/loghub2k"
-GA_FLOOR = 0.97  # achieved 0.986 on the 8 shared systems; small margin for harmless rule changes
+GA_FLOOR = 0.97  # achieved 0.991 on the 8 shared systems; small margin for harmless rule changes
 
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank"]
 
@@ -51,6 +51,45 @@ def test_keyword_with_few_values_stays_apart() -> None:
     https = {grouper.sign(f"10.0.0.{i}:80 open through proxy p.example.com:5070 HTTPS").key for i in range(50)}
     socks = {grouper.sign(f"10.0.1.{i}:22 open through proxy p.example.com:5070 SOCKS5").key for i in range(3)}
     assert len(https) == len(socks) == 1 and https != socks
+
+
+def test_identifier_like_values_vary_at_the_second_value() -> None:
+    """`root14_local` / `root26_tmp`: a format string rarely switches between such names."""
+    grouper = MinedGrouper()
+    a = grouper.sign("ServerFileSystem: ServerFileSystem domain root14_local is full").key
+    b = grouper.sign("ServerFileSystem: ServerFileSystem domain root26_tmp is full").key
+    assert grouper.resolve(a) == grouper.resolve(b) == a
+    assert grouper.template(a) == "ServerFileSystem: ServerFileSystem domain <*> is full"
+
+
+def test_method_names_and_exception_types_stay_apart() -> None:
+    grouper = MinedGrouper()
+    methods = {grouper.sign(f"Step_LSC|{m} {n}").key for m in ("onStandStepChanged", "onExtend") for n in (3, 4)}
+    errors = {grouper.sign(f"caught {e}: boom").key for e in ("java.io.IOException", "java.lang.IllegalStateException")}
+    assert len({grouper.resolve(k) for k in methods}) == 2
+    assert len({grouper.resolve(k) for k in errors}) == 2
+
+
+def test_words_seen_as_values_make_a_few_valued_position_variable() -> None:
+    """`user=root` / `user=fztu` elsewhere tell that `root` and `fztu` are values, in any order."""
+    lines = [f"Failed password for {u} from 10.0.0.{i} port 22 ssh2" for i, u in enumerate(["root", "fztu", "root"])]
+    hints = [f"authentication failure; logname= uid=0 rhost=10.0.0.9 user={u}" for u in ("root", "fztu")]
+    for order in (lines + hints, hints + lines):
+        grouper = MinedGrouper()
+        keys = [grouper.sign(line).key for line in order]
+        failed = {grouper.resolve(k) for k, line in zip(keys, order, strict=True) if line.startswith("Failed")}
+        assert len(failed) == 1, order
+        assert grouper.template(failed.pop()) == "Failed password for <*> from <*> port <*> ssh2"
+    restored = roundtrip(grouper)
+    assert {"root", "fztu"} <= restored.miner.vocabulary
+
+
+def test_unknown_words_keep_two_events_apart() -> None:
+    grouper = MinedGrouper()
+    for i in range(20):
+        grouper.sign(f"10.0.0.{i}:80 open through proxy p.example.com:5070 HTTPS user=alice")
+    grouper.sign("10.0.1.1:80 open through proxy p.example.com:5070 SOCKS5 user=bob")
+    assert len({grouper.resolve(k) for k in grouper.miner.keys}) == 2
 
 
 def test_one_word_events_never_become_a_bare_wildcard() -> None:

@@ -338,6 +338,8 @@ class AnalysisStep:
                     cost = self._estimate(unit, budget)
                     refusal = budget.refusal(cost)
                     if refusal is not None:
+                        if inflight:  # their reservations may exceed what they really cost: wait, re-check
+                            break
                         meter.stopped, meter.stop_kind = budget.describe(refusal), refusal
                         break
                     queue.popleft()
@@ -373,7 +375,7 @@ class AnalysisStep:
                     run_id=run_id,
                     signature=unit.key,
                     analysis_type=unit.kind,
-                    model=self.analyzer.name,
+                    model=str(getattr(self.analyzer, "model", self.analyzer.name)),
                     ok=False,
                     error=str(exc),
                 )
@@ -385,10 +387,11 @@ class AnalysisStep:
         meter.paid(unit, outcome)
 
     def _usable(self, cached_by: str, created_at: datetime, now: datetime, kind: str) -> bool:
-        """Fresh, and from the same kind of analyzer: an offline answer never stands in for a model's."""
+        """Fresh, and at least as good as what this run would produce: an offline answer never stands
+        in for a model's, while a paid model answer serves any run (an offline run must not discard it)."""
         if not self.cache.is_fresh(created_at, now, kind):
             return False
-        return (cached_by == "offline") == (self.analyzer.name == "offline")
+        return cached_by != "offline" or self.analyzer.name == "offline"
 
 
 def _as_analysis(kind: str, stored: dict[str, Any]) -> Analysis:

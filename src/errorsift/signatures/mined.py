@@ -41,31 +41,46 @@ class MinedGrouper:
         self.miner = TemplateMiner(config, namespace=STRATEGY_ID)
         self.traces: dict[str, dict[str, Any]] = {}  # key -> {"template", "count", "frames", ...}
         self.merges: dict[str, str] = {}  # manual merge rules: key -> target key (durable)
-        self._recent: OrderedDict[str, tuple[str, int | str]] = OrderedDict()
+        self._recent: OrderedDict[str, tuple[str | None, int | str]] = OrderedDict()
 
     # -- the Grouper protocol --------------------------------------------------------------------
 
-    def sign(self, message: str) -> SignatureResult:
-        """Sign one redacted message; learns from it."""
-        hit = self._recent.get(message)
+    def sign(self, message: str, *, normalize: bool = True, shape_cached: bool = False) -> SignatureResult:
+        """Sign one redacted message; learns from it.
+
+        `normalize=False` leaves `normalized` empty: for callers that only want the key and
+        template (the `Signer`), and call `normalize` themselves for the few samples they keep.
+        `shape_cached=True` says the caller already signs each message shape once (the `Signer`),
+        so the grouper's own exact-message and masking caches would only cost time.
+        """
+        if shape_cached:
+            if "\n" not in message:
+                masked = self.masker.mask(message, cache=False)
+                template = self.miner.add(masked.tokens, values=masked.values, rules=masked.rules)
+                return self._result(template.key, seed_normalize(message) if normalize else "", template.text)
+            hit = None
+        else:
+            hit = self._recent.get(message)
         if hit is not None:
             normalized, ref = hit
+            if normalize and normalized is None:
+                normalized = seed_normalize(message)
             if isinstance(ref, int):
                 template = self.miner.templates[self.miner.resolve_id(ref)]
                 template.count += 1
-                return self._result(template.key, normalized, template.text)
+                return self._result(template.key, normalized or "", template.text)
             self.traces[ref]["count"] += 1
-            return self._result(ref, normalized, self.traces[ref]["template"])
-        normalized = seed_normalize(message)
+            return self._result(ref, normalized or "", self.traces[ref]["template"])
+        normalized = seed_normalize(message) if normalize else None
         trace = parse_trace(message, self.masker) if "\n" in message else None
         if trace is not None and (trace.frames or len(self.traces) < _MAX_TRACES):
             key = self._add_trace(trace)
             self._remember(message, normalized, key)
-            return self._result(key, normalized, self.traces[key]["template"])
+            return self._result(key, normalized or "", self.traces[key]["template"])
         masked = self.masker.mask(message)
-        template = self.miner.add(masked.tokens, masked.counts)
+        template = self.miner.add(masked.tokens, values=masked.values, rules=masked.rules)
         self._remember(message, normalized, template.id)
-        return self._result(template.key, normalized, template.text)
+        return self._result(template.key, normalized or "", template.text)
 
     def normalize(self, message: str) -> str:
         """The seed normalization (SPEC layer 1), exactly; learns nothing."""
@@ -192,7 +207,7 @@ class MinedGrouper:
         entry["count"] += 1
         return key
 
-    def _remember(self, message: str, normalized: str, ref: int | str) -> None:
+    def _remember(self, message: str, normalized: str | None, ref: int | str) -> None:
         recent = self._recent
         recent[message] = (normalized, ref)
         if len(recent) > _MESSAGE_CACHE:

@@ -45,6 +45,7 @@ rules they name, in the same priority order.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -270,7 +271,17 @@ _DIGIT_RUN = re.compile(r"\d+")
 _MAX_CARD_GROUPS = 7  # 19 digits in groups of 3 or more (a long run of groups stays linear)
 
 
+_LUHN_DOUBLE = str.maketrans("0123456789", "0246813579")  # 2d, minus 9 above 9
+
+
 def _luhn_ok(digits: str) -> bool:
+    if not digits.isascii():
+        return _luhn_slow(digits)
+    backwards = digits[::-1]
+    return (sum(map(int, backwards[0::2])) + sum(map(int, backwards[1::2].translate(_LUHN_DOUBLE)))) % 10 == 0
+
+
+def _luhn_slow(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = int(ch)
@@ -298,7 +309,9 @@ def _card_ok(digits: str) -> bool:
 def _validate_card(text: str) -> list[tuple[int, int]]:
     """Leftmost-longest runs of whole digit groups that are cards: ``2024 4111 1111 1111 1111``
     (a year before a card) redacts only the card, two cards in a row redact both."""
-    groups = [(m.start(), m.end()) for m in _DIGIT_RUN.finditer(text)]
+    groups = [m.span() for m in _DIGIT_RUN.finditer(text)]
+    if len(groups) == 1:  # the common case: one digit run
+        return [groups[0]] if _card_ok(text[groups[0][0] : groups[0][1]]) else []
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(groups):
@@ -401,6 +414,56 @@ def _shape_scan(shapes: Iterable[tuple[str, str]]) -> re.Pattern[str]:
     return re.compile(f"[{union}](?:{branches})", re.ASCII)
 
 
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """Everything a Redactor compiles from its rules; shared by every Redactor of the same rules."""
+
+    rules: tuple[Rule, ...]
+    bodies: tuple[str, ...]
+    specs: tuple[_Compiled, ...]
+    placeholders: frozenset[str]
+    extra: re.Pattern[str] | None
+    literal_rules: tuple[tuple[str, int], ...]  # per built-in rule index: its literal triggers
+    shape_rules: tuple[tuple[re.Pattern[str], int], ...]  # ... and its compiled shape triggers
+    literal_scan: re.Pattern[str]
+    longest_literal: int
+    shape_scan: re.Pattern[str]
+    subsets: dict[frozenset[int], re.Pattern[str]]  # combined regex per active-rule set (bounded)
+
+
+@functools.lru_cache(maxsize=16)
+def _tables(extra: tuple[Rule, ...]) -> _Tables:
+    rules = (*extra, *REDACTION_RULES)
+    bodies: list[str] = []
+    specs: list[_Compiled] = []
+    for i, rule in enumerate(rules):
+        body, values = _embed(i, rule)
+        bodies.append(body)
+        validator = VALIDATORS.get(rule.name) if i >= len(extra) else None  # built-ins only
+        specs.append(_Compiled(rule.name, rule.placeholder, values, validator))
+    literal_rules: list[tuple[str, int]] = []
+    shape_rules: list[tuple[re.Pattern[str], int]] = []
+    for i, rule in enumerate(REDACTION_RULES, start=len(extra)):
+        for trigger in TRIGGERS[rule.name]:
+            if isinstance(trigger, str):
+                literal_rules.append((trigger, i))
+            else:
+                shape_rules.append((re.compile(f"[{trigger[0]}]{trigger[1]}", re.ASCII), i))
+    return _Tables(
+        rules=rules,
+        bodies=tuple(bodies),
+        specs=tuple(specs),
+        placeholders=frozenset(r.placeholder for r in rules),
+        extra=re.compile("|".join(bodies[: len(extra)])) if extra else None,
+        literal_rules=tuple(literal_rules),
+        shape_rules=tuple(shape_rules),
+        literal_scan=_literal_scan(t for t, _ in literal_rules),
+        longest_literal=max(len(t) for t, _ in literal_rules),
+        shape_scan=_shape_scan(t for r in REDACTION_RULES for t in TRIGGERS[r.name] if not isinstance(t, str)),
+        subsets={},
+    )
+
+
 class Redactor:
     """Replaces secrets and PII with typed placeholders; compiled once, safe on any text.
 
@@ -413,30 +476,19 @@ class Redactor:
     def __init__(self, extra_rules: Iterable[Rule] = (), *, prefilter: bool = True) -> None:
         extra = tuple(extra_rules)
         self.prefilter = prefilter  # False scans every line with every rule: the reference for tests
-        self.rules: tuple[Rule, ...] = (*extra, *REDACTION_RULES)
+        tables = _tables(extra)  # compiled once per rule set: a Redactor per run costs ~1 µs
+        self.rules: tuple[Rule, ...] = tables.rules
         self._n_extra = len(extra)
-        self._bodies: list[str] = []
-        self._specs: list[_Compiled] = []
-        for i, rule in enumerate(self.rules):
-            body, values = _embed(i, rule)
-            self._bodies.append(body)
-            validator = VALIDATORS.get(rule.name) if i >= len(extra) else None  # built-ins only
-            self._specs.append(_Compiled(rule.name, rule.placeholder, values, validator))
-        self._placeholders = frozenset(r.placeholder for r in self.rules)
-        self._extra = re.compile("|".join(self._bodies[: len(extra)])) if extra else None
-        # Per built-in rule index: its literal triggers and its compiled shape triggers.
-        self._literal_rules: list[tuple[str, int]] = []
-        self._shape_rules: list[tuple[re.Pattern[str], int]] = []
-        for i, rule in enumerate(REDACTION_RULES, start=len(extra)):
-            for trigger in TRIGGERS[rule.name]:
-                if isinstance(trigger, str):
-                    self._literal_rules.append((trigger, i))
-                else:
-                    self._shape_rules.append((re.compile(f"[{trigger[0]}]{trigger[1]}", re.ASCII), i))
-        self._literal_scan = _literal_scan(t for t, _ in self._literal_rules)
-        self._longest_literal = max(len(t) for t, _ in self._literal_rules)
-        self._shape_scan = _shape_scan(t for r in REDACTION_RULES for t in TRIGGERS[r.name] if not isinstance(t, str))
-        self._subsets: dict[frozenset[int], re.Pattern[str]] = {}
+        self._bodies = tables.bodies
+        self._specs = tables.specs
+        self._placeholders = tables.placeholders
+        self._extra = tables.extra
+        self._literal_rules = tables.literal_rules
+        self._shape_rules = tables.shape_rules
+        self._literal_scan = tables.literal_scan
+        self._longest_literal = tables.longest_literal
+        self._shape_scan = tables.shape_scan
+        self._subsets = tables.subsets
 
     def _active_rules(self, text: str) -> frozenset[int]:
         """Indexes of the rules that may match ``text``; empty for most clean lines (the cheap path)."""
