@@ -239,3 +239,31 @@ def test_a_second_concurrent_run_exits_with_a_clear_line(tmp_path):
         store.close()
     assert busy.returncode == 2 and "another run holds lease" in busy.stderr and "Traceback" not in busy.stderr
     assert errorsift("run", "--source", str(src), "--db", db, "--at", "2026-11-20T06:00:00Z").returncode == 0
+
+
+def test_undated_text_lines_count_once_and_fall_in_the_at_window(tmp_path):
+    src, db = tmp_path / "plain.txt", str(tmp_path / "p.db")
+    src.write_text("Connection refused to db-7\nKeyError: user_id 12345\nConnection refused to db-7\n")
+    args = ["run", "--source", f"text:{src}", "--db", db, "--at", "2026-01-10T00:00:00Z", "--json"]
+    first = json.loads(errorsift(*args).stdout)
+    second = json.loads(errorsift(*args).stdout)
+    assert sorted(p["occurrences"] for p in first["patterns"]) == [1, 2]
+    assert second["run"]["new_events"] == 0
+    assert sorted(p["occurrences"] for p in second["patterns"]) == [1, 2]
+
+
+def test_read_only_commands_do_not_create_a_database(tmp_path):
+    missing = tmp_path / "typo.db"
+    for args in (["patterns"], ["noise", "list"], ["signatures", "merge", "a" * 16, "b" * 16]):
+        result = errorsift(*args, "--db", str(missing))
+        assert result.returncode == 2 and "no database" in result.stderr, args
+    assert not missing.exists()
+
+
+def test_merge_refuses_unknown_keys(tmp_path):
+    src, db = tmp_path / "e.jsonl", str(tmp_path / "u.db")
+    write_events(src)
+    run = errorsift("run", "--source", str(src), "--db", db, "--at", "2026-11-20T06:00:00Z", "--json")
+    (pattern,) = json.loads(run.stdout)["patterns"]
+    result = errorsift("signatures", "merge", "deadbeefdeadbeef", pattern["signature"], "--db", db)
+    assert result.returncode == 2 and "no signature deadbeefdeadbeef" in result.stderr

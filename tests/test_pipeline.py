@@ -180,3 +180,46 @@ def test_merged_signature_takes_the_history_and_future_events(store):
     (merged,) = second.patterns
     assert merged.signature == b
     assert merged.occurrences == sum(p.occurrences for p in first.patterns) + 1
+
+
+def test_error_type_and_service_are_redacted_before_they_are_stored(store, tmp_path):
+    event = ErrorEvent(
+        AT - timedelta(hours=1),
+        "Auth failed",
+        "AuthError token=Tk9ErrTypeSecretZZ",
+        "api password=Pw9ServiceSecretQQ",
+        "a",
+        "h",
+        "x1",
+    )
+    (pattern,) = pipeline(store).run(MemorySource([event])).patterns
+    assert "Tk9ErrTypeSecretZZ" not in pattern.error_type and "Pw9ServiceSecretQQ" not in pattern.service
+    raw = (tmp_path / "t.db").read_bytes()
+    assert b"Tk9ErrTypeSecret" not in raw and b"Pw9ServiceSecret" not in raw
+
+
+def test_signature_rules_and_overrides_follow_a_merge(store):
+    first = pipeline(store).run(MemorySource(fleet()))
+    old, survivor = first.patterns[0].signature, first.patterns[1].signature
+    with store.begin() as conn:
+        conn.add_noise_rule("signature", old, "benign after all")
+        conn.set_owner_override(old, "platform", "sre", "sre owns it")
+        conn.add_alias(old, survivor, "merged")
+    (merged,) = pipeline(store).run(MemorySource(fleet())).patterns
+    assert merged.signature == survivor
+    assert "Owner overridden: sre owns it" in merged.triage.reason or "Known noise" in merged.triage.reason
+
+
+def test_report_counts_signatures_after_generalization_and_keeps_templates_current(tmp_path):
+    from errorsift.signatures.mined import MinedGrouper
+
+    s = Store(str(tmp_path / "g.db"))
+    users = ["cyrus"] * 3 + ["root", "news", "test", "guest", "admin"]
+    events = [ev(i, f"session opened for user {u} by (uid=0)", "a", 1) for i, u in enumerate(users)]
+    result = Pipeline(s, MinedGrouper(), Redactor().redact_with_counts, OfflineAnalyzer(), RunConfig(at=AT)).run(
+        MemorySource(events)
+    )
+    (pattern,) = result.patterns
+    assert result.report["signatures"] == 1 and result.report["dedup_ratio"] == len(users)
+    assert "cyrus" not in pattern.template and "<*>" in pattern.template
+    s.close()

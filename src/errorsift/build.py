@@ -115,7 +115,7 @@ def open_configured_source(settings: Settings, spec: str, store: Store, now: dat
         from errorsift.sources.files import JsonLinesSource, open_source
         from errorsift.sources.parallel import ParallelJsonLinesSource, parallel_workers
 
-        source = open_source(spec, fields=settings.fields or None)
+        source = open_source(spec, fields=settings.fields or None, default_time=now)
         if isinstance(source, JsonLinesSource) and source.paths:
             workers = parallel_workers(source.paths) if settings.workers < 0 else settings.workers
             if workers > 0:

@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -138,6 +138,17 @@ def run(ctx: click.Context, source_spec: str | None, at: str | None, as_json: bo
         render_patterns([p.as_dict() for p in result.patterns])
 
 
+def existing_store(settings: Settings) -> Store:
+    """Open a database that must already exist: a read-only command on a mistyped path should say
+    so, not create an empty database and report that nothing happened."""
+    from errorsift.store.db import database_url
+
+    url = database_url(settings.db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise ConfigError(f"no database at {url.removeprefix('sqlite:///')}: run `errorsift run` first, or pass --db")
+    return Store(settings.db)
+
+
 def run_pipeline(settings: Settings, source_spec: str, at: datetime | None, *, verbose: bool) -> Any:
     from errorsift.pipeline import Pipeline
 
@@ -155,7 +166,10 @@ def run_pipeline(settings: Settings, source_spec: str, at: datetime | None, *, v
         # One run at a time per database, like the scheduler's; a crashed local run is taken over.
         if not lease.acquire(parse_duration(settings.lease_wait).total_seconds(), reclaim_dead=True):
             raise LeaseBusy(lease.busy_message())
-        source = open_configured_source(settings, source_spec, store, datetime.now(UTC))
+        # A Datadog pull ends at `--at` when given, else now; undated text lines count as written
+        # just before it (the window ends at `--at`, exclusive).
+        end = at - timedelta(microseconds=1) if at else datetime.now(UTC)
+        source = open_configured_source(settings, source_spec, store, end)
         pipeline = Pipeline(
             store,
             make_grouper(settings, store),
@@ -264,7 +278,7 @@ def patterns(ctx: click.Context, as_json: bool, db: str | None) -> None:
     from errorsift.views import latest_patterns
 
     settings = settings_from(ctx, db=db)
-    store = Store(settings.db)
+    store = existing_store(settings)
     try:
         data = latest_patterns(store)
     finally:
@@ -327,7 +341,7 @@ def noise_list(ctx: click.Context, as_json: bool, db: str | None) -> None:
     Example:
       errorsift noise list --json
     """
-    store = Store(settings_from(ctx, db=db).db)
+    store = existing_store(settings_from(ctx, db=db))
     try:
         with store.read() as conn:
             rules = conn.noise_rules()
@@ -383,13 +397,18 @@ def signatures_merge(ctx: click.Context, source_key: str, target_key: str, db: s
     """
     from errorsift.ingest import resolve_key
 
-    store = Store(settings_from(ctx, db=db).db)
+    store = existing_store(settings_from(ctx, db=db))
     try:
         with store.begin() as conn:
-            target = resolve_key(conn.aliases(), target_key)
-            if target == source_key:
+            aliases = conn.aliases()
+            source, target = resolve_key(aliases, source_key), resolve_key(aliases, target_key)
+            known = conn.signature_rows([source, target])
+            for key, asked in ((source, source_key), (target, target_key)):
+                if key not in known:
+                    raise ConfigError(f"no signature {asked} in {store.url} (see `errorsift patterns`)")
+            if target == source:
                 raise ConfigError(f"{source_key} and {target_key} are already one signature")
-            conn.add_alias(source_key, target, "merged")
+            conn.add_alias(source, target, "merged")
     finally:
         store.close()
     out.print(f"merged {source_key} into {target}")
@@ -430,7 +449,7 @@ def signatures_explain(ctx: click.Context, key: str, as_json: bool, db: str | No
     from errorsift.ingest import resolve_key
 
     settings = settings_from(ctx, db=db)
-    store = Store(settings.db)
+    store = existing_store(settings)
     try:
         grouper = make_grouper(settings, store)
         with store.read() as conn:

@@ -102,8 +102,9 @@ class Ingestor:
                 infos[key] = SignatureInfo(
                     normalized=self.grouper.normalize(text),
                     template=result.template,
-                    error_type=event.error_type,
-                    service=event.service,
+                    # Sources put anything in these fields; they are stored and sent, so redact them too.
+                    error_type=self.redact(event.error_type)[0] if event.error_type else "",
+                    service=self.redact(event.service)[0] if event.service else "",
                     strategy=result.strategy,
                     first_seen=event.timestamp,
                     last_seen=event.timestamp,
@@ -112,13 +113,12 @@ class Ingestor:
                 )
                 continue
             info.count += 1
-            info.template = result.template
             if event.timestamp < info.first_seen:
                 info.first_seen = event.timestamp
             elif event.timestamp > info.last_seen:
                 info.last_seen = event.timestamp
             if not info.error_type and event.error_type:
-                info.error_type = event.error_type
+                info.error_type = self.redact(event.error_type)[0]
             if len(info.samples) < SAMPLES:
                 text = self.redact(raw)[0]
                 if text not in info.samples:
@@ -132,16 +132,24 @@ class Ingestor:
         self.conn.add_counts(self._counts)
         self._counts = Counter()
 
+    def signature_count(self, new_aliases: dict[str, str]) -> int:
+        """Distinct signatures among this run's events, after the run's generalizations and merges."""
+        table = {**new_aliases, **self.aliases}
+        return len({resolve_key(table, key) for key in self.stats.signatures})
+
     def finish(self, new_aliases: dict[str, str]) -> None:
         """Write signatures and counts; fold keys the grouper generalized away into their survivors."""
         self._flush_counts()
         table = {**new_aliases, **self.aliases}
+        current = getattr(self.grouper, "template", None)  # the template as it stands after this run
         merged: dict[str, SignatureInfo] = {}
         for key, info in self.infos.items():
             target = resolve_key(table, key)
             into = merged.get(target)
             if into is None:
                 merged[target] = info
+                if callable(current):
+                    info.template = current(target) or info.template
                 continue
             into.count += info.count
             into.first_seen = min(into.first_seen, info.first_seen)

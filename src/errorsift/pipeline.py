@@ -21,7 +21,7 @@ from errorsift.analysis.cache import CachePolicy
 from errorsift.analysis.facts import anomaly_flags, daily_history
 from errorsift.analysis.step import AnalysisItem, AnalysisOptions, AnalysisStep
 from errorsift.anomaly import DayCount, baseline_from_days, classify, urgency_key, why_flagged
-from errorsift.ingest import Ingestor
+from errorsift.ingest import Ingestor, resolve_key
 from errorsift.models import Analysis, AnalysisRequest, Anomaly, Triage
 from errorsift.signatures.base import Grouper
 from errorsift.sources.base import Source
@@ -164,8 +164,9 @@ class Pipeline:
         with self.store.begin() as conn:
             ingest = Ingestor(conn, self.grouper, self.redact, namespace, conn.aliases())
             ingest.consume(source.events())
-            aliases = getattr(self.grouper, "aliases", None)
-            ingest.finish(dict(aliases()) if callable(aliases) else {})
+            learned = getattr(self.grouper, "aliases", None)
+            new_aliases = dict(learned()) if callable(learned) else {}
+            ingest.finish(new_aliases)
             state = self.grouper.export_state()
             if state is not None:
                 conn.save_grouping_state(self.grouper.strategy_id, state)
@@ -192,7 +193,7 @@ class Pipeline:
         )
         if new_watermark is not None:  # an API pull: pages, 429 waits, PARTIAL, where a capped pull resumes
             log("pull", f"{src.summary()}; watermark now {new_watermark.isoformat()}")
-        n_sigs = len(stats.signatures)
+        n_sigs = ingest.signature_count(new_aliases)
         ratio = stats.raw_events / n_sigs if n_sigs else 0.0
         log("signatures", f"{stats.raw_events:,} raw lines → {n_sigs:,} signatures (dedup ratio {ratio:.1f}×)")
 
@@ -201,8 +202,19 @@ class Pipeline:
             current = conn.window_counts(win_start, win_end)
             daily = conn.daily_counts(base_start, win_start)
             rows = conn.signature_rows(list(current))
-            noise = NoiseRules(NoiseRule(r["id"], r["kind"], r["value"], r["reason"]) for r in conn.noise_rules())
-            overrides = conn.owner_overrides()
+            # Rules and overrides name a key; when that key was later generalized or merged away,
+            # they follow it to the survivor instead of silently matching nothing.
+            aliases = conn.aliases()
+            noise = NoiseRules(
+                NoiseRule(
+                    r["id"],
+                    r["kind"],
+                    resolve_key(aliases, r["value"]) if r["kind"] == "signature" else r["value"],
+                    r["reason"],
+                )
+                for r in conn.noise_rules()
+            )
+            overrides = {resolve_key(aliases, k): v for k, v in conn.owner_overrides().items()}
 
         anomalies: dict[str, Anomaly] = {}
         for key, per_customer in current.items():

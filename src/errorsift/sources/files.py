@@ -474,7 +474,7 @@ class TextSource:
                 if stamp is None and joiner.accepts(line):
                     continue
                 if (block := joiner.flush()) is not None:
-                    yield from self._emit(block, ids, stats)
+                    yield from self._emit(block, ids, stats, default)
                 if not line.strip():
                     continue
                 body = line[match.end() :] if match and stamp else line
@@ -491,11 +491,11 @@ class TextSource:
                     timestamped=stamp is not None,
                 )
             if (block := joiner.flush()) is not None:
-                yield from self._emit(block, ids, stats)
+                yield from self._emit(block, ids, stats, default)
             stats.lines += lineno
 
     @staticmethod
-    def _emit(block: _Block, ids: EventIdDeriver, stats: SourceStats) -> Iterator[ErrorEvent]:
+    def _emit(block: _Block, ids: EventIdDeriver, stats: SourceStats, default: datetime) -> Iterator[ErrorEvent]:
         message, stack, exception = block.render()
         if not message:
             stats.add_malformed(block.where, "no message")
@@ -510,10 +510,17 @@ class TextSource:
             timestamp=block.when,
             message=message,
             error_type=exception_type(exception or message),
-            id=ids.derive(block.when, "", "", "", stack or message),
+            # A line read before any timestamp is stamped with the run's time, which changes from run
+            # to run; its id must not, or re-reading the same file would count it again.
+            id=ids.derive(
+                block.when if block.timestamped or block.when != default else _UNDATED, "", "", "", stack or message
+            ),
             stack=stack,
             attributes=attributes,
         )
+
+
+_UNDATED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # --- factory ----------------------------------------------------------------------------------
