@@ -112,15 +112,9 @@ def open_configured_source(settings: Settings, spec: str, store: Store, now: dat
     """`datadog` pulls from the last committed watermark (minus the overlap) up to now; the first
     run backfills the baseline window. Anything else is a file, glob or stdin spec."""
     if spec != "datadog":
-        from errorsift.sources.files import JsonLinesSource, open_source
-        from errorsift.sources.parallel import ParallelJsonLinesSource, parallel_workers
+        from errorsift.sources.files import open_source
 
-        source = open_source(spec, fields=settings.fields or None, default_time=now)
-        if isinstance(source, JsonLinesSource) and source.paths:
-            workers = parallel_workers(source.paths) if settings.workers < 0 else settings.workers
-            if workers > 0:
-                return ParallelJsonLinesSource(spec.removeprefix("jsonl:"), source.fields, workers=workers)
-        return source
+        return open_source(spec, fields=settings.fields or None, default_time=now)
     from errorsift.sources.datadog import DatadogConfig, DatadogSource
 
     config = DatadogConfig(

@@ -85,7 +85,7 @@ class Ingestor:
         new_events = 0
         for event, hour, is_new in zip(batch, hours, fresh, strict=True):
             raw = grouped_text(event.message, event.stack)
-            result, found, _ = sign(raw, event.shape)
+            result, found, _ = sign(raw)
             if found:
                 redactions.update(found)
             key = result.key

@@ -27,7 +27,6 @@ class ErrorEvent:
     id: str = ""  # source-unique id; derived from content when the source has none
     stack: str = ""  # multi-line stack trace, when the source separates it from the message
     attributes: dict[str, Any] = field(default_factory=dict)
-    shape: str = ""  # the grouped text's digit/hex shape, when a parallel reader already computed it
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,12 +54,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("request_timeout", "60s", "Timeout of one model call."),
     Setting("max_retries", 2, "Retries of a model call after a rate limit, overload, timeout or 5xx."),
     Setting("max_output_tokens", 1500, "Largest answer a model call may return."),
-    Setting("grouping", "mined", "Grouping strategy: mined (masks + template mining + stack traces) or seed (SPEC rules only)."),
+    Setting(
+        "grouping",
+        "mined",
+        "Grouping strategy: mined (masks + template mining + stack traces) or seed (SPEC rules only).",
+    ),
     Setting("window", "24h", "Length of the current window evaluated for anomalies (e.g. 24h, 90m, 2d)."),
     Setting("baseline_days", 7, "Days of history before the window that form the baseline."),
     Setting("recent_ttl", "6h", "How long a `recent` analysis is reused."),
     Setting("pattern_ttl", "7d", "How long a long-term `pattern` analysis is reused."),
-    Setting("workers", -1, "Parse processes for large JSON Lines files: -1 = automatic (by size and cores), 0 = none."),
     Setting("max_line_bytes", 65536, "Lines longer than this are truncated (and counted)."),
     Setting("samples", 3, "Redacted sample messages kept per signature in the prompt."),
     Setting(
@@ -101,6 +104,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("retain_seen_events", "35d", "Seen event ids older than this are deleted; older events are then ignored."),
     Setting("retain_runs", "90d", "Runs and triage rows older than this are deleted (the latest good run stays)."),
     Setting("metrics_port", 0, "`errorsift worker` serves /metrics and /healthz on this port (0 = off)."),
+    Setting(
+        "metrics_host",
+        "127.0.0.1",
+        "Address for the worker's /metrics and /healthz; use 0.0.0.0 only behind a network you trust"
+        " (they expose counts and spend).",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
@@ -138,7 +147,6 @@ class Settings:
     baseline_days: int = 7
     recent_ttl: str = "6h"
     pattern_ttl: str = "7d"
-    workers: int = -1
     max_line_bytes: int = 65536
     samples: int = 3
     prices: dict[str, Any] = field(default_factory=dict)
@@ -166,6 +174,7 @@ class Settings:
     retain_seen_events: str = "35d"
     retain_runs: str = "90d"
     metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
     config_file: str = ""  # which file was read, for the run log
 
     def with_overrides(self, **values: Any) -> Settings:

@@ -104,15 +104,6 @@ def test_levels_and_fresh_flags() -> None:
     assert digit_shape("a1b22") == b"a0b00" and message_shape("id ab12cd, 0x1f, 7") == "id 0, 0x0, 0"
 
 
-def test_a_precomputed_shape_is_used_as_is() -> None:
-    grouper = MinedGrouper()
-    signer = Signer(grouper, Redactor().redact_with_counts)
-    line = "cache miss 42 for tenant alpha"
-    a = signer.sign(line, message_shape(line))[0]
-    b = Signer(MinedGrouper(), Redactor().redact_with_counts).sign(line)[0]
-    assert a.key == b.key
-
-
 def test_mined_grouper_behind_a_signer_leaves_normalization_to_the_caller() -> None:
     grouper = MinedGrouper()
     signer = Signer(grouper, Redactor().redact_with_counts)

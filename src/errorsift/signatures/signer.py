@@ -118,8 +118,8 @@ class Signer:
         self._shapes: dict[str, _Entry] = {}
         self._folded: dict[str, _Entry] = {}
 
-    def sign(self, raw: str, shape: str = "") -> tuple[SignatureResult, dict[str, int], bool]:
-        """(result, redaction counts, fresh). `shape`, when given, must be `message_shape(raw)`.
+    def sign(self, raw: str) -> tuple[SignatureResult, dict[str, int], bool]:
+        """(result, redaction counts, fresh).
 
         On a cache hit the result is the first message of the same shape's: its key and template
         hold. Its `normalized` text is not this message's (and is empty for the mined grouper):
@@ -128,8 +128,7 @@ class Signer:
         hit = self._digits.get(digits)
         if hit is not None:
             return hit
-        if not shape:  # a parallel reader may have computed `message_shape(raw)` already
-            shape = _HEX_RUN.sub("0", raw)
+        shape = _HEX_RUN.sub("0", raw)
         shapes = self._shapes
         hit = shapes.get(shape)
         fresh = False
