@@ -225,6 +225,22 @@ def test_redacting_redacted_text_counts_nothing() -> None:
     assert R.redact_with_counts(once) == (once, {})
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("password: -----BEGIN PRIVATE KEY-----_", "password: <pem>_"),  # found by hypothesis
+        ('token="<jwt>."', 'token="<jwt>."'),
+        ("secret=<ip>:<ip>", "secret=<ip>:<ip>"),
+        ("password: -----BEGIN PRIVATE KEY-----_k", "password: <pem>_k"),  # the prose value was declined
+        ("password=<pem>_k", "password=<secret>"),  # `k=v` takes any value: a letter is not redacted yet
+    ],
+)
+def test_value_of_only_placeholders_and_punctuation_is_already_redacted(text: str, expected: str) -> None:
+    once = R.redact(text)
+    assert once == expected
+    assert R.redact_with_counts(once) == (once, {})
+
+
 def test_module_level_redact() -> None:
     assert redact("mail bob@example.com") == "mail <email>"
 
@@ -521,3 +537,17 @@ def test_placeholders_are_not_matched_by_any_rule() -> None:
     placeholders = {rule.placeholder for rule in REDACTION_RULES}
     for placeholder in placeholders:
         assert not any(re.search(rule.pattern, placeholder, rule.flags) for rule in REDACTION_RULES)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "xoxa-0000000000+0000000",
+        "1111::AKIA1111AKIAAKIA1111",
+        "idpassword://ſé1111@2001Passwd",
+        "password: -----BEGIN PRIVATE KEY-----_k",
+    ],
+)
+def test_a_placeholder_that_completes_another_match_is_redacted_to_a_fixpoint(text: str) -> None:
+    once = Redactor().redact(text)
+    assert Redactor().redact(once) == once

@@ -346,3 +346,63 @@ def test_sources_satisfy_the_protocol(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "a.jsonl", rec())
     assert isinstance(JsonLinesSource(path), Source)
     assert isinstance(TextSource(path), Source)
+
+
+def test_text_prose_that_resembles_a_continuation_is_its_own_event(tmp_path: Path) -> None:
+    """B3: `at ...`, `File "..."`, `Caused by:` and indentation join only in their trace shapes."""
+    path = tmp_path / "join.txt"
+    path.write_text(
+        "Connection refused to db-7\n"
+        "at least 3 jobs failed in queue q1\n"
+        'File "x" not found\n'
+        "  indented message here\n"
+        "Caused by: upstream failure\n"
+    )
+    source = TextSource(path, default_time=NOW)
+    events = read(source)
+    assert [(e.message, e.stack) for e in events] == [
+        ("Connection refused to db-7", ""),
+        ("at least 3 jobs failed in queue q1", ""),
+        ('File "x" not found', ""),
+        ("indented message here", ""),
+        ("Caused by: upstream failure", ""),
+    ]
+    assert source.stats.events == 5
+
+
+def test_text_traces_still_join_every_frame_shape(tmp_path: Path) -> None:
+    path = tmp_path / "traces.log"
+    path.write_text(
+        "2026-11-20T10:00:00Z ERROR Request failed\n"
+        "java.lang.IllegalStateException: boom\n"
+        "\tat com.acme.A.b(A.java:1) ~[app.jar:1.0]\n"
+        "\tSuppressed: java.io.IOException: close failed\n"
+        "\t\tat com.acme.A.close(A.java:9)\n"
+        "Caused by: java.sql.SQLException: x\n"
+        "\tat com.acme.Db.q(Db.java:3)\n"
+        "\t... 3 common frames omitted\n"
+        "2026-11-20T10:00:01Z ERROR TypeError: Cannot read properties of undefined (reading 'x')\n"
+        "    at Object.<anonymous> (/app/index.js:3:7)\n"
+        "    at new Promise (<anonymous>)\n"
+        "    at file:///app/x.mjs:3:7\n"
+        "2026-11-20T10:00:02Z ERROR Payment failed\n"
+        "   at Acme.Pay.Gateway.Charge(Decimal amount) in C:\\src\\Gateway.cs:line 101\n"
+        "   at Acme.Pay.Job.<Run>d__5.MoveNext()\n"
+        "--- End of stack trace from previous location ---\n"
+        "2026-11-20T10:00:03Z ERROR Job failed\n"
+        '  File "/app/x.py", line 3, in f\n'
+        "    g()\n"
+        "2026-11-20T10:00:04Z ERROR KeyError: 'a'\n"
+        "    raised while loading the cart\n"  # an exception line opens a block: indented lines join it
+        "next message\n"
+    )
+    events = read(TextSource(path, default_time=NOW))
+    assert [(e.message, len(e.stack.splitlines())) for e in events] == [
+        ("Request failed", 8),
+        ("TypeError: Cannot read properties of undefined (reading 'x')", 4),
+        ("Payment failed", 4),
+        ("Job failed", 3),
+        ("KeyError: 'a'", 2),
+        ("next message", 0),
+    ]
+    assert events[0].error_type == "java.lang.IllegalStateException"

@@ -36,7 +36,8 @@ position the first in ``REDACTION_RULES`` wins. So the specific rule precedes th
 validator rejects the text (a Luhn-invalid card) leaves it unchanged; the scan continues after it.
 
 Rule conventions: a group named ``value`` or ``value_*`` marks the only part replaced (the rest
-of the match, e.g. the key, is kept); a value that already is a placeholder is left alone, which
+of the match, e.g. the key, is kept); a value that already is a placeholder, or only placeholders
+and punctuation (``password: <pem>_``, left by a rule that took part of it), is left alone, which
 makes redaction idempotent. Patterns start at the beginning of a run (a look-behind) so a huge
 line costs linear time. Speed: each rule has cheap triggers (``TRIGGERS``); a line that hits none
 skips the regex (most clean lines, ~3 µs), and a line that hits some is scanned only with the
@@ -66,6 +67,8 @@ _KV_STOP = r"""\s"'`&,;)\]}\\"""  # what ends an unquoted value
 _BARE_VALUE = rf"[^{_KV_STOP}]+"
 # In the prose-like ``key: value`` form only values that look like credentials are taken.
 _SECRETISH = rf"(?=[^{_KV_STOP}]*(?:\d|[!#$%*+/=@^|~<>_]|(?-i:[a-z][A-Z]))|[^{_KV_STOP}]{{16}})"
+# The value groups behind ``_SECRETISH``: taken only when the value looks like a credential.
+_GATED_GROUPS = frozenset({"value_s", "value_bare"})
 
 
 def _kv(keys: str) -> str:
@@ -374,10 +377,11 @@ class _Compiled:
     name: str
     placeholder: str
     value_groups: tuple[str, ...]
+    gated_groups: frozenset[str]  # those of value_groups taken only when credential-like
     validator: Validator | None
 
 
-def _embed(index: int, rule: Rule) -> tuple[str, tuple[str, ...]]:
+def _embed(index: int, rule: Rule) -> tuple[str, tuple[str, ...], frozenset[str]]:
     """One rule as a uniquely named alternative; its own group names get the rule's prefix."""
     if _NUMBERED_BACKREF.search(rule.pattern):
         raise ValueError(f"redaction rule {rule.name!r}: use named groups, not numbered backreferences")
@@ -389,7 +393,8 @@ def _embed(index: int, rule: Rule) -> tuple[str, tuple[str, ...]]:
     if flags:
         body = f"(?{flags}:{body})"
     values = tuple(prefix + n for n in names if n == "value" or n.startswith("value_"))
-    return f"(?P<r{index}>{body})", values
+    gated = frozenset(prefix + n for n in names if n in _GATED_GROUPS)
+    return f"(?P<r{index}>{body})", values, gated
 
 
 def _literal_scan(literals: Iterable[str]) -> re.Pattern[str]:
@@ -422,6 +427,7 @@ class _Tables:
     bodies: tuple[str, ...]
     specs: tuple[_Compiled, ...]
     placeholders: frozenset[str]
+    placeholder_scan: re.Pattern[str]  # any placeholder, longest first
     extra: re.Pattern[str] | None
     literal_rules: tuple[tuple[str, int], ...]  # per built-in rule index: its literal triggers
     shape_rules: tuple[tuple[re.Pattern[str], int], ...]  # ... and its compiled shape triggers
@@ -437,10 +443,10 @@ def _tables(extra: tuple[Rule, ...]) -> _Tables:
     bodies: list[str] = []
     specs: list[_Compiled] = []
     for i, rule in enumerate(rules):
-        body, values = _embed(i, rule)
+        body, values, gated = _embed(i, rule)
         bodies.append(body)
         validator = VALIDATORS.get(rule.name) if i >= len(extra) else None  # built-ins only
-        specs.append(_Compiled(rule.name, rule.placeholder, values, validator))
+        specs.append(_Compiled(rule.name, rule.placeholder, values, gated, validator))
     literal_rules: list[tuple[str, int]] = []
     shape_rules: list[tuple[re.Pattern[str], int]] = []
     for i, rule in enumerate(REDACTION_RULES, start=len(extra)):
@@ -454,6 +460,9 @@ def _tables(extra: tuple[Rule, ...]) -> _Tables:
         bodies=tuple(bodies),
         specs=tuple(specs),
         placeholders=frozenset(r.placeholder for r in rules),
+        placeholder_scan=re.compile(
+            "|".join(re.escape(p) for p in sorted({r.placeholder for r in rules}, key=len, reverse=True))
+        ),
         extra=re.compile("|".join(bodies[: len(extra)])) if extra else None,
         literal_rules=tuple(literal_rules),
         shape_rules=tuple(shape_rules),
@@ -482,6 +491,7 @@ class Redactor:
         self._bodies = tables.bodies
         self._specs = tables.specs
         self._placeholders = tables.placeholders
+        self._placeholder_scan = tables.placeholder_scan
         self._extra = tables.extra
         self._literal_rules = tables.literal_rules
         self._shape_rules = tables.shape_rules
@@ -519,27 +529,63 @@ class Redactor:
             self._subsets[active] = regex
         return regex
 
+    def _already_redacted(self, value: str, gated: bool) -> bool:
+        """True when a key's value holding placeholders was redacted already, so taking it again
+        would break idempotency: it is only placeholders and punctuation (``password: <pem>_``),
+        or it is a value taken only when credential-like (``gated``: the prose ``key: value``).
+
+        Why any placeholder in a gated value: the key's rule sees the original text before any
+        other rule, so a placeholder inside a gated value means that rule declined the value and
+        another rule (a PEM block spans words) replaced part of it; the placeholder's brackets
+        and what the block swallowed must not make the value look like a credential next time
+        (``password: -----BEGIN PRIVATE KEY-----_k`` -> ``password: <pem>_k``, left as it is).
+        """
+        if gated:
+            return self._placeholder_scan.search(value) is not None
+        rest, found = self._placeholder_scan.subn("", value)
+        return found > 0 and not any(ch.isalnum() for ch in rest)
+
     def redact_with_counts(self, text: str) -> tuple[str, dict[str, int]]:
-        """The redacted text and how many values each rule replaced (summed in run reports)."""
+        """The redacted text and how many values each rule replaced (summed in run reports).
+
+        Idempotent by construction: a placeholder can complete a new match for another rule
+        (`<api_key>+0000000` then looks like a phone number), so a line that had redactions is
+        passed again until nothing changes; one that still changes after a few passes fails closed.
+        """
+        out, counts = self._redact_once(text)
+        if not counts or out == UNREDACTABLE:
+            return out, counts
+        for _ in range(_MAX_PASSES):
+            again, more = self._redact_once(out)
+            if not more:
+                return out, counts
+            for name, n in more.items():
+                counts[name] = counts.get(name, 0) + n
+            out = again
+        return UNREDACTABLE, {"unredactable": 1}
+
+    def _redact_once(self, text: str) -> tuple[str, dict[str, int]]:
         counts: dict[str, int] = {}
         try:
             active = self._active_rules(text)
             if not active:
                 return text, counts
             specs, placeholders = self._specs, self._placeholders
+            already_redacted = self._already_redacted
 
             def replace(m: re.Match[str]) -> str:
                 name = m.lastgroup or ""
                 spec = specs[int(name[1:])]
                 start, end = m.span(name)
                 vstart, vend = start, end
+                taken = ""
                 for group in spec.value_groups:
                     s, e = m.span(group)
                     if s >= 0:
-                        vstart, vend = s, e
+                        vstart, vend, taken = s, e, group
                         break
                 value = text[vstart:vend]
-                if value in placeholders:
+                if value in placeholders or (taken and already_redacted(value, taken in spec.gated_groups)):
                     return m.group(name)
                 if spec.validator is None:
                     counts[spec.name] = counts.get(spec.name, 0) + 1
@@ -563,6 +609,7 @@ class Redactor:
         return self.redact_with_counts(text)[0]
 
 
+_MAX_PASSES = 3
 _DEFAULT: Redactor | None = None
 
 

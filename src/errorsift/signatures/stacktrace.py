@@ -6,7 +6,8 @@ while the same exception type raised from two code paths is two bugs. Line numbe
 framework upgrade does not re-key every error. Python, Java/Kotlin (incl. `Caused by`), .NET
 (incl. `--->` inner exceptions), Go panics and JavaScript (V8) traces are understood.
 
-`is_continuation(line)` tells a plain-text source whether a line belongs to the previous event.
+`is_continuation(line, in_trace=...)` tells a plain-text source whether a line belongs to the previous
+event.
 """
 
 from __future__ import annotations
@@ -55,11 +56,34 @@ _GO_FRAME = re.compile(r"^((?:[\w.-]+/)*[\w.-]+\.(?:\(\*?\w+\)\.)?\w+)\(.*\)\n\t
 _EXC_HEAD = re.compile(
     r"^(?:Caused by: |Exception in thread \"[^\"]*\" )?([A-Za-z_][\w$.]*(?:Error|Exception|Throwable|Fault))\b"
 )
-_CONTINUATION = re.compile(
-    r"[ \t]+\S"  # indented: Python frames and code, Java/.NET "at ...", Go file lines, "... 5 more"
-    r"|Traceback \(most recent call last\):|Caused by:|Suppressed:|--- End of |at \S|File \""
-    r"|\.\.\. \d+ (?:more|common frames omitted)|goroutine \d+ \[|\[signal |created by "
+# An exception line of its own, `qualified.NameException: message` (or the name alone): how the
+# thrown type is found when a log line ("Request failed") sits above the trace. Bare `Error:` is
+# prose, not a type; for .NET and JS an unqualified name needs a prefix too (`TypeError`).
+_TYPE = r"(?:(?:[A-Za-z_$][\w$]*\.)+[\w$]*|[A-Za-z_$][\w$]*)"
+_JAVA_EXC_LINE = re.compile(
+    rf'^\s*(?:Exception in thread "[^"]*" )?({_TYPE}(?:Exception|Error|Throwable|Fault))(?::|\s*$)'
 )
+_DOTNET_EXC = re.compile(rf"(?:^|---> )({_TYPE}(?:Exception|Error))(?=:|[ \t]*(?:--->|$))", re.M)
+_JS_EXC_LINE = re.compile(rf"^\s*(?:Uncaught )?({_TYPE}(?:Error|Exception))(?::|\s*$)")
+# Where the frames of a trace begin (JVM/.NET, V8, Python).
+_FRAME_START = re.compile(r'\s*at (?:async |new )?\S+(?: ?\(|:\d+:\d+)|\s*File "[^"]+", line \d+')
+# Lines that continue an event by their shape alone: a frame of some runtime, a trace header, an
+# elision. Each is specific, so prose such as "at least 3 jobs failed" or `File "x" not found`
+# starts an event of its own.
+_CONTINUATION = re.compile(
+    r"[ \t]*at (?:async )?(?=[^\s(]*\.)[^\s(]+\(.*\)"  # JVM `at pkg.Class.method(File.java:12)`, .NET
+    r"|[ \t]*at (?:async |new )?(?:[^()]*? \()?"  # V8 `at fn (file:line:col)`, `at file:line:col`
+    r"(?:(?=[^()\s]*[/\\.<])[^()\s]+:\d+:\d+|<anonymous>|native|index \d+)\)?\s*$"  # linear: one path scan
+    r'|[ \t]*File "[^"\n]+", line \d+'  # Python frame
+    r"|Traceback \(most recent call last\):"
+    r"|[ \t]*--- End of (?:inner exception )?stack trace"
+    r"|[ \t]*---> (?:[A-Za-z_][\w`]*\.)*[A-Za-z_][\w`]*(?:Exception|Error)\b"  # .NET inner exception
+    r"|[ \t]*\.\.\. \d+ (?:more|common frames omitted)"
+    r"|goroutine \d+ \[|\[signal SIG"
+)
+# ... and lines that continue one only while a trace is open: a cause, Go's `created by`, and any
+# indented line (code under a Python frame, a Go file line, an indented exception message).
+_IN_TRACE = re.compile(r"[ \t]+\S|Caused by:|Suppressed:|created by ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +106,17 @@ class Trace:
         return f"{self.exception} at {where}"
 
 
-def is_continuation(line: str) -> bool:
-    """True when a plain-text line surely continues the previous event (a frame, a cause, a header).
+def is_continuation(line: str, *, in_trace: bool = False) -> bool:
+    """True when a plain-text line surely continues the previous event.
 
-    Context-free on purpose: a bare `SomeError: ...` line or a blank line only belongs to a trace
-    when one is open, which the text source decides, so both are False here.
+    By shape alone: a frame (`at pkg.Class.method(File.java:12)`, `at Ns.Type.Method() in f:line 3`,
+    `at fn (file.js:1:2)`, `File "x.py", line 3`), a traceback or goroutine header, an elision.
+    With `in_trace` (the text source knows a trace is open) also `Caused by:`, `Suppressed:`,
+    `created by ` and any indented line. A bare `SomeError: ...` line or a blank line needs more
+    context than that, which the text source decides, so both are False here.
     """
-    return bool(_CONTINUATION.match(line.rstrip("\r\n")))
+    line = line.rstrip("\r\n")
+    return bool(_CONTINUATION.match(line) or (in_trace and _IN_TRACE.match(line)))
 
 
 def parse_trace(message: str, masker: Masker | None = None) -> Trace | None:
@@ -140,11 +168,25 @@ def _python_module(path: str) -> str:
 
 
 def _last_exception_line(block: str) -> str:
-    for line in reversed(block.strip().splitlines()):
+    lines = block.strip().splitlines()
+    # Only below the traceback header: a log line above it ("Request failed") is not the exception.
+    headers = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    for line in reversed(lines[headers[-1] + 1 :] if headers else lines):
         if line.startswith((" ", "\t")):
             continue
         match = _PY_EXC.match(line)
         if match and not line.startswith("Traceback"):
+            return match.group(1)
+    return ""
+
+
+def _exception_before_frames(lines: list[str], pattern: re.Pattern[str]) -> str:
+    """The type on the first exception line above the first frame, or ""."""
+    for line in lines:
+        if _FRAME_START.match(line):
+            break
+        match = pattern.match(line)
+        if match:
             return match.group(1)
     return ""
 
@@ -156,11 +198,14 @@ def _java(message: str, masker: Masker | None) -> Trace | None:
         return None  # .NET frames also start with "at "
     sections = re.split(r"\n\s*Caused by: ", "\n" + message)
     types: list[str] = []
-    for section in sections:
-        head = section.strip().splitlines()[0] if section.strip() else ""
-        match = _EXC_HEAD.match(head)
-        if match:
-            types.append(match.group(1))
+    for i, section in enumerate(sections):
+        lines = section.strip().splitlines()
+        # The outermost exception may sit under a log line ("Request failed"): look before the frames.
+        head = _exception_before_frames(lines, _JAVA_EXC_LINE) if i == 0 else ""
+        if not head and lines and (match := _EXC_HEAD.match(lines[0])):
+            head = match.group(1)
+        if head:
+            types.append(head)
     root = sections[-1]
     frames = [f"{cls}.{func}" for cls, func in _JAVA_FRAME.findall(root)]
     if not frames:
@@ -173,8 +218,11 @@ def _dotnet(message: str, masker: Masker | None) -> Trace | None:
     frames_raw = _DOTNET_FRAME.findall(message)
     if not frames_raw or not (" in " in message or "---> " in message or "--- End of" in message):
         return None
-    chain = re.findall(r"(?:^|---> )([A-Za-z_][\w.]*(?:Exception|Error))\b", message, re.M)
-    types = list(dict.fromkeys(chain))
+    # The outer exception is the first exception line above the frames (a log line may come first);
+    # inner ones follow `---> ` wherever they are.
+    lines = message.strip().splitlines()
+    outer = _exception_before_frames(lines, _DOTNET_EXC)
+    types = list(dict.fromkeys(([outer] if outer else []) + _DOTNET_EXC.findall(message)))
     frames = [f"{cls}.{func}" for cls, func in frames_raw]
     picked, in_app = _pick("dotnet", frames)
     return Trace("dotnet", " <- ".join(types) or "Exception", picked, in_app)
@@ -198,8 +246,10 @@ def _js(message: str, masker: Masker | None) -> Trace | None:
     found = _JS_FRAME.findall(message)
     if not found:
         return None
-    first = message.strip().splitlines()[0]
-    match = re.match(r"^(?:Uncaught )?([A-Za-z_$][\w$.]*(?:Error|Exception))\b", first)
+    lines = message.strip().splitlines()
+    exception = _exception_before_frames(lines, _JS_EXC_LINE)  # under a log line too
+    if not exception and (match := re.match(r"^(?:Uncaught )?([A-Za-z_$][\w$.]*(?:Error|Exception))\b", lines[0])):
+        exception = match.group(1)
     frames: list[str] = []
     raw: list[str] = []
     for func, path in found:
@@ -208,4 +258,4 @@ def _js(message: str, masker: Masker | None) -> Trace | None:
         raw.append(path)
     app = [f for f, p in zip(frames, raw, strict=True) if not _is_library("js", p)]
     picked, in_app = (tuple(app[:TOP_FRAMES]), True) if app else (tuple(frames[:TOP_FRAMES]), False)
-    return Trace("js", match.group(1) if match else "Error", picked, in_app)
+    return Trace("js", exception or "Error", picked, in_app)

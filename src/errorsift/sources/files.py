@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, cast
 
 from errorsift.errors import ConfigError
 from errorsift.models import ErrorEvent
+from errorsift.signatures.stacktrace import is_continuation
 from errorsift.sources.base import (
     GZIP_MAGIC,
     MAX_LINE_BYTES,
@@ -292,25 +293,6 @@ class JsonLinesSource:
 
 # --- plain text: stack trace joining ---------------------------------------------------------
 
-_FALLBACK_CONTINUATION = re.compile(
-    r"[ \t]+\S"  # indented: Python frames and code, Java/.NET "at ...", Go file lines
-    r"|Traceback \(most recent call last\):"
-    r"|at \S|File \"|Caused by:|Suppressed:|--- End of "
-    r"|\.\.\. \d+ (?:more|common frames omitted)"
-    r"|goroutine \d+ \[|\[signal "
-)
-
-
-def _is_continuation(line: str) -> bool:
-    """Stand-in for ``errorsift.signatures.stacktrace.is_continuation`` until that exists."""
-    return _FALLBACK_CONTINUATION.match(line) is not None
-
-
-try:
-    from errorsift.signatures.stacktrace import is_continuation as _continues
-except ImportError:  # pragma: no cover - depends on which modules are present
-    _continues = _is_continuation
-
 _PY_HEADER = "Traceback (most recent call last):"
 _PY_CHAINED = re.compile(r"During handling of the above exception|The above exception was the direct cause")
 _EXC_SUFFIX = r"(?:Error|Exception|Exit|Interrupt|Iteration|Warning|Throwable|Fault|Failure|Timeout)"
@@ -365,7 +347,8 @@ class _Block:
 class _StackJoiner:
     """Decides, line by line, whether a line continues the open event.
 
-    Context a single-line test cannot see lives here: the unindented exception line that ends a
+    Context a single-line test cannot see lives here: whether a trace is open (only then do
+    ``Caused by:`` and merely indented lines join), the unindented exception line that ends a
     Python traceback, chained tracebacks separated by blank lines, an unindented Java/.NET
     exception line right under a timestamped log line, and Go's unindented function lines.
     """
@@ -374,11 +357,13 @@ class _StackJoiner:
         self.block: _Block | None = None
         self._blanks = 0
         self._state = ""  # "py" (in a traceback), "py_end" (after its exception line), "py_chain", "go"
+        self._trace = False  # a trace is open: a frame or trace header joined, or the event is an exception line
 
     def start(self, *, where: str, when: datetime, head: str, level: str, timestamped: bool) -> None:
         self.block = _Block(where, when, head, level, timestamped, [])
         self._blanks = 0
         self._state = "py" if head.startswith(_PY_HEADER) else "go" if head.startswith("panic: ") else ""
+        self._trace = bool(self._state) or head.startswith("fatal error: ") or bool(exception_type(head))
 
     def accepts(self, line: str) -> bool:
         """Join ``line`` (which has no timestamp of its own) to the open event if it continues it."""
@@ -390,6 +375,7 @@ class _StackJoiner:
             return True
         if not self._continues(line, block):
             return False
+        self._trace = True  # whatever joined, the event is now a multi-line block
         block.lines.extend([""] * self._blanks)
         self._blanks = 0
         block.lines.append(line.rstrip())
@@ -406,7 +392,7 @@ class _StackJoiner:
             if not line[0].isspace():
                 self._state = "py_end"  # the exception line ends this traceback
             return True
-        if _PY_CHAINED.match(line):
+        if self._trace and _PY_CHAINED.match(line):
             self._state = "py_chain"
             return True
         if state == "go" and _GO_LINE.match(line):
@@ -415,8 +401,8 @@ class _StackJoiner:
             self._state = "go"
             return True
         if block.timestamped and _QUALIFIED_EXCEPTION.match(line):
-            return True
-        return bool(_continues(line))
+            return True  # `java.lang.NullPointerException: ...` under `... ERROR Request failed`
+        return is_continuation(line, in_trace=self._trace)
 
     def flush(self) -> _Block | None:
         block, self.block = self.block, None
