@@ -20,7 +20,6 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from errorsift.errors import ConfigError
@@ -109,19 +108,26 @@ class FieldMap:
 _FIELD_ORDER = ("timestamp", "message", "error_type", "service", "customer", "host", "id", "stack")
 
 
-_Candidates = tuple[tuple[str, str | None, list[str]], ...]  # (literal key, dotted head, path)
+# (literal key, dotted head, path) per candidate, plus every top-level key a candidate could use
+_Candidates = tuple[tuple[tuple[str, str | None, list[str]], ...], frozenset[str]]
 
 
-def _plan(candidates: tuple[str, ...]) -> tuple[str, _Candidates]:
+def _plan(candidates: tuple[str, ...]) -> tuple[str, _Candidates | None]:
     """Split a field's candidates into the key popped inline and the rest, precompiled."""
     first = candidates[0]
     rest = candidates if "." in first else candidates[1:]
-    return first, tuple((k, k.partition(".")[0] if "." in k else None, k.split(".")) for k in rest)
+    if not rest:
+        return first, None
+    items = tuple((k, k.partition(".")[0] if "." in k else None, k.split(".")) for k in rest)
+    return first, (items, frozenset(k for literal, head, _ in items for k in (literal, head) if k))
 
 
 def _take(record: dict[str, Any], candidates: _Candidates) -> Any:
     """Pop the first present candidate (literal key, then dotted path); None when none is."""
-    for literal, head, path in candidates:
+    items, keys = candidates
+    if keys.isdisjoint(record):  # the common case (a field the records do not have): one C call
+        return None
+    for literal, head, path in items:
         value = record.pop(literal, None)
         if value is not None:
             return value
@@ -172,23 +178,15 @@ class JsonLinesSource:
         fields: FieldMap | Mapping[str, str | Sequence[str]] | None = None,
         *,
         stream: BinaryIO | None = None,
-        derive_ids: bool = True,
     ) -> None:
         self._inputs = Inputs(spec, stream)
         self.name = self._inputs.name
         self.fields = fields if isinstance(fields, FieldMap) else FieldMap.from_mapping(fields or {})
         self.stats = SourceStats()
-        self.derive_ids = derive_ids  # a parallel reader's worker leaves ids to the main process
-
-    @property
-    def paths(self) -> list[Path]:
-        """The files behind this source (empty for stdin)."""
-        return list(self._inputs.paths)
 
     def events(self) -> Iterator[ErrorEvent]:
         self.stats = stats = SourceStats()
         ids = EventIdDeriver()
-        derive_ids = self.derive_ids
         plan = [_plan(self.fields.candidates(name)) for name in _FIELD_ORDER]
         (k_ts, r_ts), (k_msg, r_msg), (k_type, r_type), (k_svc, r_svc) = plan[:4]
         (k_cust, r_cust), (k_host, r_host), (k_id, r_id), (k_stack, r_stack) = plan[4:]
@@ -271,7 +269,7 @@ class JsonLinesSource:
                 if event_id is None and r_id:
                     event_id = _take(record, r_id)
                 if event_id is None or event_id == "":
-                    event_id = ids.derive(when, customer, service, host, message) if derive_ids else ""
+                    event_id = ids.derive(when, customer, service, host, message)
                 elif type(event_id) is not str:
                     event_id = _text(event_id)
 
