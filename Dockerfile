@@ -14,9 +14,13 @@ RUN python -m venv /opt/errorsift \
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /var/lib/errorsift --create-home errorsift
 COPY --from=build /opt/errorsift /opt/errorsift
+# Inside a container, loopback is unreachable from `-p 9464:9464` and from a Prometheus scraper, so
+# the image binds all interfaces on purpose. /metrics and /healthz have no auth (they show counts and
+# spend): publish 9464 only on a network you trust, or set ERRORSIFT_METRICS_HOST=127.0.0.1.
 ENV PATH=/opt/errorsift/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    ERRORSIFT_METRICS_PORT=9464
+    ERRORSIFT_METRICS_PORT=9464 \
+    ERRORSIFT_METRICS_HOST=0.0.0.0
 USER errorsift
 WORKDIR /var/lib/errorsift
 EXPOSE 8000 9464

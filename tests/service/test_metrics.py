@@ -108,3 +108,54 @@ def test_mount_on_a_fastapi_app_and_the_worker_port(ran):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/nope", timeout=5)
     finally:
         server.shutdown()
+
+
+def test_the_worker_metrics_port_binds_loopback_unless_configured(tmp_path, monkeypatch):
+    from errorsift.service import command, scheduler
+    from errorsift.service import metrics as metrics_module
+    from errorsift.settings import load_settings
+
+    store = Store(str(tmp_path / "m.db"))
+    server = serve_http(store, 0)  # unauthenticated counts and spend: loopback unless asked
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+    finally:
+        server.shutdown()
+        store.close()
+    assert Settings().metrics_host == "127.0.0.1" and load_settings(None, env={}).metrics_host == "127.0.0.1"
+    assert load_settings(None, env={"ERRORSIFT_METRICS_HOST": "0.0.0.0"}).metrics_host == "0.0.0.0"
+
+    # The worker hands the setting to the server.
+    bound: dict[str, object] = {}
+
+    class Stopped:
+        def shutdown(self, wait: bool = True) -> None:
+            pass
+
+    class FakeSchedule(Stopped):
+        store, worker_id = None, "w"
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def start(self) -> FakeSchedule:
+            return self
+
+        def next_run_at(self) -> None:
+            return None
+
+    def fake_serve_http(_store: object, port: int, **kwargs: object) -> Stopped:
+        bound.update(port=port, host=kwargs.get("host"))
+        return Stopped()
+
+    monkeypatch.setattr(scheduler, "Schedule", FakeSchedule)
+    monkeypatch.setattr(metrics_module, "serve_http", fake_serve_http)
+    stop = command.threading.Event()
+    stop.set()
+    command._serve_schedule(Settings(metrics_port=9464), "x.jsonl", stop)
+    assert bound == {"port": 9464, "host": "127.0.0.1"}
+    command._serve_schedule(Settings(metrics_port=9464, metrics_host="0.0.0.0"), "x.jsonl", stop)
+    assert bound == {"port": 9464, "host": "0.0.0.0"}
+    # The image must be reachable through a published port, so it asks for all interfaces itself.
+    dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text()
+    assert "ERRORSIFT_METRICS_HOST=0.0.0.0" in dockerfile

@@ -16,6 +16,7 @@ from helpers import write_fleet
 from sqlalchemy import select
 
 from errorsift.service.notify import Notifier, NotifyConfig, escalation_flags
+from errorsift.service.notify_payloads import slack_message
 from errorsift.service.once import run_once
 from errorsift.settings import Settings
 from errorsift.store import schema as t
@@ -75,6 +76,36 @@ def test_escalation_flags():
     assert escalation_flags(P_QUIET) == []
     spread_no_new = pattern("f" * 16, bucket="platform", spread=True)
     assert escalation_flags(spread_no_new) == []  # a SPREAD among customers that already had it
+
+
+def _slack_texts(node: Any) -> list[str]:
+    """Every `text` string anywhere in a Slack payload (fallback, header, sections, fields, context)."""
+    if isinstance(node, dict):
+        found = [node["text"]] if isinstance(node.get("text"), str) else []
+        return found + [t for v in node.values() for t in _slack_texts(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _slack_texts(v)]
+    return []
+
+
+@pytest.mark.parametrize("limit_hit", [False, True], ids=["short", "cut"])
+def test_slack_escapes_control_characters_in_every_text_field(limit_hit):
+    hostile = "Ping <!channel> & open <http://evil.example|your invoice>"
+    p = pattern("a" * 16, bucket="application", new=True, reason=f"Routed: {hostile}")
+    p["analysis"]["summary"] = hostile + (" & <x>" * 700 if limit_hit else "")
+    p["why_flagged"] = f"NEW: {hostile}"
+    p["customers"] = ["acme", "<!here>"]
+    p["triage"]["owner"] = "<@U123>"
+    message = slack_message(p, ["new"], url="https://errorsift.example/patterns/a", run_id=3)
+    texts = _slack_texts(message)
+    assert message["text"] in texts and len(texts) >= 9  # fallback, header, 3 sections, 4 fields, context
+    for text in texts:
+        assert "<" not in text and ">" not in text, text
+        assert "&" not in text.replace("&amp;", "").replace("&lt;", "").replace("&gt;", ""), text
+    assert message["text"].startswith("[NEW] High — Ping &lt;!channel&gt; &amp; open &lt;http://evil.example|your")
+    if limit_hit:
+        assert len(message["text"]) <= 3000 and message["text"].endswith("…")
+        assert len(message["blocks"][0]["text"]["text"]) <= 150
 
 
 @pytest.fixture

@@ -134,6 +134,54 @@ def test_pattern_page_shows_the_prompt_and_model_when_a_model_answered(demo: Fle
     assert "Long-term pattern analysis" in html and "Weekly: recurs after each deploy" in html
 
 
+def test_pattern_page_shows_the_long_term_trend_fix_and_what_was_sent_for_each_type(demo: Fleet) -> None:
+    store = Store(str(demo.db))
+    with store.begin() as sc:
+        key = next(iter(sc.signature_rows()))
+        recent = sc.cached_analysis(key, "recent")
+        assert recent is not None and recent.analyzer == "offline" and not recent.prompt
+        model, when = "anthropic:claude-sonnet-4-5", recent.created_at
+        pattern = {
+            "summary": "Weekly: recurs after each deploy",
+            "trend": "worsening",
+            "permanent_fix": "Drain <connections> before the pool restarts",
+        }
+        sc.save_analysis(key, "pattern", pattern, model, when, "PATTERN PROMPT <daily history>")
+    store.close()
+    with TestClient(create_app(str(demo.db))) as client:
+        ctx = client.get(f"/patterns/{key}?format=json").json()
+        html = client.get(f"/patterns/{key}").text
+    pa = ctx["pattern_analysis"]
+    assert pa["analysis"]["trend"] == "worsening" and pa["analysis"]["permanent_fix"] == pattern["permanent_fix"]
+    assert pa["analyzer"] == model and pa["prompt"] == "PATTERN PROMPT <daily history>" and not pa["sent_note"]
+    assert ctx["recent"]["sent_note"].startswith("Nothing was sent")
+    section = html[html.index('id="pattern-analysis"') : html.index('id="provenance"')]
+    assert "worsening" in section and "Drain &lt;connections&gt; before the pool restarts" in section
+    assert model in section
+    provenance = html[html.index('id="provenance"') : html.index('id="actions"')]
+    recent_part = provenance[provenance.index('id="provenance-recent"') : provenance.index('id="provenance-pattern"')]
+    pattern_part = provenance[provenance.index('id="provenance-pattern"') :]
+    assert "Nothing was sent to a model" in recent_part and "offline" in recent_part
+    assert "PATTERN PROMPT &lt;daily history&gt;" in pattern_part and model in pattern_part
+    assert "Nothing was sent to a model" not in pattern_part
+
+
+def test_a_pattern_analysis_with_an_unknown_trend_keeps_its_other_fields() -> None:
+    from errorsift.models import AnalysisType
+    from errorsift.web.pages.pattern import _complete
+
+    shown = _complete(
+        {"summary": "s", "severity": "High", "trend": "stable", "permanent_fix": "fix"}, AnalysisType.PATTERN
+    )
+    assert (shown["trend"], shown["permanent_fix"], shown["severity"], shown["fallback"]) == (
+        None,
+        "fix",
+        "High",
+        False,
+    )
+    assert "trend" not in _complete({"summary": "s", "trend": "worsening"}, AnalysisType.RECENT)
+
+
 def test_unknown_pages_are_404_in_both_formats(client: TestClient) -> None:
     assert client.get("/patterns/ffffffffffffffff").status_code == 404
     response = client.get("/patterns/ffffffffffffffff?format=json")

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from errorsift.build import ANALYZERS
 from errorsift.errors import ErrorsiftError
 from errorsift.settings import Settings, load_settings, parse_duration
 
@@ -62,8 +63,17 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @click.option("--wait", metavar="DURATION", help="With --once: wait this long for a held lease (default lease_wait).")
 @click.option("--at", "at", metavar="ISO", help="With --once: end of the current window (default now).")
 @click.option("--lease-ttl", metavar="DURATION", help="Lease expiry after the last heartbeat (default 5m).")
-@click.option("--analyzer", type=click.Choice(["offline", "anthropic"]), help="Analyzer (default offline).")
+@click.option(
+    "--analyzer",
+    type=click.Choice(ANALYZERS),
+    help="Analyzer (default auto: anthropic when ANTHROPIC_API_KEY is set, else offline rules).",
+)
 @click.option("--metrics-port", type=int, help="Serve /metrics and /healthz on this port (default off).")
+@click.option(
+    "--metrics-host",
+    metavar="ADDR",
+    help="Address for /metrics and /healthz (default 127.0.0.1; 0.0.0.0 only on a network you trust).",
+)
 @click.option("--db", metavar="URL", help="Database URL or SQLite path (env ERRORSIFT_DB).")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print the result as one JSON object.")
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
@@ -123,6 +133,7 @@ def _serve_schedule(settings: Settings, source_spec: str | None, stop: threading
         server = serve_http(
             schedule.store,
             settings.metrics_port,
+            host=settings.metrics_host,
             max_age=parse_duration(settings.healthz_max_age),
             next_run=schedule.next_run_at,
         )

@@ -214,13 +214,14 @@ def serve_http(
     store: Store,
     port: int,
     *,
-    host: str = "0.0.0.0",
+    host: str = "127.0.0.1",
     max_age: timedelta = timedelta(hours=2),
     next_run: Any = None,
 ) -> Any:
     """`/metrics` and `/healthz` for `errorsift worker` (no web framework needed); returns the server.
 
-    Runs in a daemon thread; call ``.shutdown()`` to stop it.
+    Unauthenticated, so it binds loopback unless told otherwise (`metrics_host`): the figures
+    include counts and model spend. Runs in a daemon thread; call ``.shutdown()`` to stop it.
     """
     import json
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -8,6 +8,7 @@ rejects the whole message when one block is too long, and a lost page is worse t
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,22 @@ def _cut(text: str, limit: int) -> str:
 def _mrkdwn(text: str) -> str:
     """Slack's three control characters; anything else in error text is shown as typed."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+
+
+def _slack_text(text: str, limit: int) -> str:
+    """Escaped for Slack, then cut to `limit` without leaving half an entity (``&am…``) behind.
+
+    Every Slack text field goes through here, the fallback `text` included: Slack parses
+    ``<!channel>`` and ``<http://x|y>`` in it like in any block, so log text could ping a whole
+    channel or disguise a link.
+    """
+    escaped = _mrkdwn(text)
+    if len(escaped) <= limit:
+        return escaped
+    return _PARTIAL_ENTITY.sub("", escaped[: limit - 1]) + "…"
 
 
 def card_url(dashboard_url: str, signature: str) -> str:
@@ -73,17 +90,18 @@ def slack_message(pattern: dict[str, Any], flags: list[str], *, url: str, run_id
         f"*Severity*\n{severity}",
         f"*Owner*\n{triage.get('bucket', '?')} / {triage.get('owner', '?')}",
         f"*Occurrences*\n{pattern.get('occurrences', 0):,}",
-        f"*Customers*\n{_mrkdwn(_customers(pattern))}",
+        f"*Customers*\n{_customers(pattern)}",
     ]
+    summary = _summary(pattern)
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{header} — {_summary(pattern)}", 150)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"*{_mrkdwn(_summary(pattern))}*", 3000)}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": _cut(f, 2000)} for f in fields]},
+        {"type": "header", "text": {"type": "plain_text", "text": _slack_text(f"{header} — {summary}", 150)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _slack_text(f"*{summary}*", 3000)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": _slack_text(f, 2000)} for f in fields]},
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": _cut(f"*Why flagged*\n{_mrkdwn(pattern.get('why_flagged') or ', '.join(flags))}", 3000),
+                "text": _slack_text(f"*Why flagged*\n{pattern.get('why_flagged') or ', '.join(flags)}", 3000),
             },
         },
         {
@@ -91,8 +109,8 @@ def slack_message(pattern: dict[str, Any], flags: list[str], *, url: str, run_id
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": _cut(
-                        f"`{pattern['signature']}` · {_mrkdwn(triage.get('reason', ''))}"
+                    "text": _slack_text(
+                        f"`{pattern['signature']}` · {triage.get('reason', '')}"
                         + (f" · run {run_id}" if run_id is not None else ""),
                         3000,
                     ),
@@ -108,7 +126,7 @@ def slack_message(pattern: dict[str, Any], flags: list[str], *, url: str, run_id
             }
         )
     # `text` is the notification/fallback line (phones, screen readers); Slack requires it.
-    return {"text": _cut(summary_line(pattern, flags), 3000), "blocks": blocks}
+    return {"text": _slack_text(summary_line(pattern, flags), 3000), "blocks": blocks}
 
 
 def webhook_event(

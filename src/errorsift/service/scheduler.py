@@ -54,7 +54,12 @@ def parse_schedule(text: str) -> BaseTrigger:
 
 
 class Schedule:
-    """A background schedule of `run_once` ticks; `start()`, `status()`, `shutdown()`."""
+    """A background schedule of `run_once` ticks; `start()`, `status()`, `shutdown()`.
+
+    `run_at_start` (default: by trigger): an interval schedule runs once at start, which catches
+    up after a restart; a cron schedule waits for its next fire time, since a cron line says *when*
+    runs happen (e.g. business hours only). Pass True or False to force either.
+    """
 
     def __init__(
         self,
@@ -62,7 +67,7 @@ class Schedule:
         source_spec: str | None = None,
         *,
         worker_id: str | None = None,
-        run_at_start: bool = True,
+        run_at_start: bool | None = None,
         stop: threading.Event | None = None,
     ) -> None:
         self.settings = settings
@@ -71,7 +76,7 @@ class Schedule:
             raise ConfigError("the schedule needs a source: pass --source (or set `source` in the config file)")
         self.trigger = parse_schedule(settings.schedule)
         self.worker_id = worker_id or holder_id()
-        self.run_at_start = run_at_start
+        self.run_at_start = isinstance(self.trigger, IntervalTrigger) if run_at_start is None else run_at_start
         self.stop = stop or threading.Event()
         self.store = Store(settings.db)
         self.scheduler = BackgroundScheduler(timezone=UTC)

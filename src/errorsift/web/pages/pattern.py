@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from errorsift.analysis.schema import answer_model
 from errorsift.ingest import resolve_key
-from errorsift.models import Analysis
+from errorsift.models import Analysis, AnalysisType
 from errorsift.store import dashboard as q
 from errorsift.store.store import StoreConn
 from errorsift.web.live import HumanState
@@ -42,27 +43,42 @@ def _grouping(sig: dict[str, Any]) -> dict[str, Any]:
     return {"strategy": strategy, "template": template, "masked": dict(masked), "why": why}
 
 
-def _complete(data: dict[str, Any]) -> dict[str, Any]:
-    """Every field of the SPEC's analysis object, defaults filled, so each section can rely on them."""
-    try:
-        return Analysis.model_validate(data).model_dump(mode="json")
-    except ValidationError:  # stored by an older or foreign analyzer: keep what is readable
-        summary = str(data.get("summary") or "(unreadable analysis)")[:200]
-        return Analysis(summary=summary, fallback=True).model_dump(mode="json")
+def _complete(data: dict[str, Any], kind: AnalysisType = AnalysisType.RECENT) -> dict[str, Any]:
+    """Every field of the type's analysis object, defaults filled, so each section can rely on them.
+
+    A `pattern` analysis keeps its two extra fields (``trend``, ``permanent_fix``).
+    """
+    model: type[Analysis] = answer_model(kind)
+    for candidate in (data, {**data, "trend": None}):  # an unreadable trend must not hide the rest
+        try:
+            return model.model_validate(candidate).model_dump(mode="json")
+        except ValidationError:
+            continue
+    # stored by an older or foreign analyzer: keep what is readable
+    summary = str(data.get("summary") or "(unreadable analysis)")[:200]
+    return model(summary=summary, fallback=True).model_dump(mode="json")
 
 
-def _analysis(cached: Any) -> dict[str, Any] | None:
+def _sent_note(analyzer: str, prompt: str) -> str:
+    """Why there is no prompt to show: offline rules send nothing; otherwise it was not recorded."""
+    if prompt:
+        return ""
+    if not analyzer or analyzer.split(":", 1)[0] == "offline":
+        return "Nothing was sent to a model: the offline analyzer ran locally on the redacted, normalized text."
+    return f"No prompt was recorded for this analysis by {analyzer}."
+
+
+def _analysis(cached: Any, kind: AnalysisType = AnalysisType.RECENT) -> dict[str, Any] | None:
     if cached is None:
         return None
     sent = cached.prompt or ""
     return {
-        "analysis": _complete(dict(cached.analysis)),
+        "type": kind.value,
+        "analysis": _complete(dict(cached.analysis), kind),
         "analyzer": cached.analyzer,
         "created_at": cached.created_at,
         "prompt": sent,
-        "sent_note": ""
-        if sent
-        else "Nothing was sent to a model: the offline analyzer ran locally on the redacted, normalized text.",
+        "sent_note": _sent_note(cached.analyzer or "", sent),
     }
 
 
@@ -114,7 +130,8 @@ def pattern_context(sc: StoreConn, state: HumanState, key: str) -> dict[str, Any
         if (r["kind"] == "signature" and r["value"] == key) or (card is not None and card["noise_rule"] == r["id"])
     ]
     override = state.overrides.get(key)
-    recent = _analysis(sc.cached_analysis(key, "recent"))
+    recent = _analysis(sc.cached_analysis(key, "recent"), AnalysisType.RECENT)
+    pattern_analysis = _analysis(sc.cached_analysis(key, "pattern"), AnalysisType.PATTERN)
     return {
         "run": run_summary(run),
         "signature": {
@@ -133,8 +150,8 @@ def pattern_context(sc: StoreConn, state: HumanState, key: str) -> dict[str, Any
         "aliases": q.aliases_of(sc, key),
         "card": card,
         "recent": recent,
-        "pattern_analysis": _analysis(sc.cached_analysis(key, "pattern")),
-        "model_calls": q.model_calls_for(sc, key),
+        "pattern_analysis": pattern_analysis,
+        "model_calls": q.model_calls_for(sc, key, limit=10),
         "customers": customers,
         "window": window_info,
         "hourly": hourly,
