@@ -9,7 +9,7 @@ when the table grows, so memory follows the number of signatures, not events.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -57,7 +57,7 @@ class Ingestor:
         self.stats = IngestStats()
         self.infos: dict[str, SignatureInfo] = {}
         self.signer = Signer(grouper, redact)
-        self._counts: Counter[tuple[str, str, int]] = Counter()
+        self._counts: defaultdict[tuple[str, str, int], int] = defaultdict(int)  # C-level default
 
     def consume(self, events: Iterable[ErrorEvent]) -> None:
         batch: list[ErrorEvent] = []
@@ -130,7 +130,7 @@ class Ingestor:
 
     def _flush_counts(self) -> None:
         self.conn.add_counts(self._counts)
-        self._counts = Counter()
+        self._counts = defaultdict(int)
 
     def signature_count(self, new_aliases: dict[str, str]) -> int:
         """Distinct signatures among this run's events, after the run's generalizations and merges."""
