@@ -34,7 +34,7 @@ from typing import Any
 import anthropic
 
 from errorsift.analysis.base import AnalyzerError
-from errorsift.analysis.faults import Fault, RetryPolicy, call_with_retries, fault_from_status, one_line
+from errorsift.analysis.faults import Fault, RetryPolicy, call_with_retries, classify_sdk_error, one_line
 from errorsift.analysis.pricing import PriceTable
 from errorsift.analysis.prompt import build_prompt
 from errorsift.analysis.provider import Conversation, ModelAnalyzer, Reply
@@ -168,14 +168,7 @@ class AnthropicAnalyzer(ModelAnalyzer):
         )
 
     def _classify(self, exc: Exception) -> Fault | None:
-        if isinstance(exc, anthropic.APIStatusError):
-            headers = dict(exc.response.headers) if exc.response is not None else {}
-            return fault_from_status(exc.status_code, exc.body, headers, exc.message)
-        if isinstance(exc, anthropic.APITimeoutError):
-            return Fault("timeout", None, "timed out")
-        if isinstance(exc, anthropic.APIConnectionError):
-            return Fault("connection", None, one_line(str(exc.__cause__ or exc)))
-        return None
+        return classify_sdk_error(exc, anthropic)
 
     # ------------------------------------------------------------------ batches
 

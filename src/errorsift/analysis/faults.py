@@ -145,6 +145,22 @@ def _error_fields(body: Any) -> tuple[str, str, str]:
     return str(error.get("type") or ""), code, str(error.get("message") or "")
 
 
+def classify_sdk_error(exc: Exception, sdk: Any) -> Fault | None:
+    """The fault behind an `anthropic` or `openai` SDK exception (None: not a provider fault).
+
+    Both official SDKs are generated from one template and share their exception classes' names,
+    so one mapping serves both; `sdk` is the module.
+    """
+    if isinstance(exc, sdk.APIStatusError):
+        headers = dict(exc.response.headers) if exc.response is not None else {}
+        return fault_from_status(exc.status_code, exc.body, headers, exc.message)
+    if isinstance(exc, sdk.APITimeoutError):
+        return Fault("timeout", None, "timed out")
+    if isinstance(exc, sdk.APIConnectionError):
+        return Fault("connection", None, one_line(str(exc.__cause__ or exc)))
+    return None
+
+
 def one_line(text: str, limit: int = 300) -> str:
     flat = re.sub(r"\s+", " ", text).strip()
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -31,7 +31,7 @@ from typing import Any
 import openai
 
 from errorsift.analysis.base import AnalyzerError
-from errorsift.analysis.faults import Fault, RetryPolicy, call_with_retries, fault_from_status, one_line
+from errorsift.analysis.faults import Fault, RetryPolicy, call_with_retries, classify_sdk_error
 from errorsift.analysis.pricing import PriceTable
 from errorsift.analysis.provider import Conversation, ModelAnalyzer, Reply
 from errorsift.analysis.schema import SCHEMA_NAME, answer_schema
@@ -144,14 +144,7 @@ class OpenAICompatibleAnalyzer(ModelAnalyzer):
         )
 
     def _classify(self, exc: Exception) -> Fault | None:
-        if isinstance(exc, openai.APIStatusError):
-            headers = dict(exc.response.headers) if exc.response is not None else {}
-            return fault_from_status(exc.status_code, exc.body, headers, exc.message)
-        if isinstance(exc, openai.APITimeoutError):
-            return Fault("timeout", None, "timed out")
-        if isinstance(exc, openai.APIConnectionError):
-            return Fault("connection", None, one_line(str(exc.__cause__ or exc)))
-        return None
+        return classify_sdk_error(exc, openai)
 
     def close(self) -> None:
         """Release the SDK's HTTP connections."""
