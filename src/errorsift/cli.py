@@ -187,7 +187,8 @@ def run_pipeline(settings: Settings, source_spec: str, at: datetime | None, *, v
 
 def render_patterns(patterns: list[dict[str, Any]]) -> None:
     table = Table(title="errorsift — patterns in the current window, most urgent first", show_lines=False)
-    for col in ("#", "flags", "severity", "owner", "occ", "cust", "pattern", "summary"):
+    wide = out.width >= 140  # a narrow terminal gets the pattern alone; the summary is on the dashboard
+    for col in ("#", "flags", "severity", "owner", "occ", "cust", "pattern", *(("summary",) if wide else ())):
         table.add_column(col, overflow="fold")
     for i, p in enumerate(patterns, 1):
         a = p["anomaly"]
@@ -203,7 +204,7 @@ def render_patterns(patterns: list[dict[str, Any]]) -> None:
             str(p["occurrences"]),
             str(len(p["customers"])),
             _gist(p.get("template") or p["normalized"]),
-            p["analysis"].get("summary", "")[:100],
+            *((p["analysis"].get("summary", "")[:100],) if wide else ()),
         )
     out.print(table)
 
