@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from errorsift.models import ErrorEvent
+from errorsift.models import ErrorEvent, SignatureResult
 from errorsift.signatures.base import Grouper
 from errorsift.signatures.signer import Signer, grouped_text
 from errorsift.store.store import SignatureInfo, StoreConn
@@ -27,6 +28,18 @@ def event_hash(namespace: str, event_id: str) -> int:
     """A signed 63-bit id for the seen-events table (cheap to index, collision odds negligible)."""
     digest = hashlib.blake2b(f"{namespace}\x00{event_id}".encode("utf-8", "replace"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+@dataclass(slots=True)
+class _Signed:
+    """One batch after signing, waiting for its claim: the events and what was computed for each."""
+
+    events: list[ErrorEvent]
+    hours: list[int]
+    ids: list[int]
+    raws: list[str]
+    results: list[SignatureResult]
+    keys: list[str]
 
 
 @dataclass(slots=True)
@@ -60,30 +73,34 @@ class Ingestor:
         self._counts: defaultdict[tuple[str, str, int], int] = defaultdict(int)  # C-level default
 
     def consume(self, events: Iterable[ErrorEvent]) -> None:
-        batch: list[ErrorEvent] = []
-        for event in events:
-            batch.append(event)
-            if len(batch) >= BATCH:
-                self._consume_batch(batch)
-                batch = []
-        if batch:
-            self._consume_batch(batch)
+        """Batches flow through two stages: the database claims batch N's event ids on a helper
+        thread (SQLite and psycopg release the GIL while they work) while this thread reads, hashes
+        and signs batch N+1. Only one thread uses the connection at a time: a batch's claim is
+        collected before the next is submitted, and before anything else touches the store."""
+        pending: tuple[_Signed, Future[list[bool]]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="claims") as claims:
+            try:
+                for batch in _batches(events):
+                    signed = self._sign_batch(batch)
+                    if pending is not None:
+                        self._count_batch(pending[0], pending[1].result())
+                    pending = (signed, claims.submit(self.conn.claim_new_events, signed.ids, signed.hours))
+                if pending is not None:
+                    self._count_batch(pending[0], pending[1].result())
+            finally:
+                if pending is not None:
+                    pending[1].cancel()
+                    wait([pending[1]])  # never leave the connection busy on the way out
 
-    def _consume_batch(self, batch: list[ErrorEvent]) -> None:
-        namespace = self.namespace
-        hours = [int(e.timestamp.timestamp()) // 3600 for e in batch]
-        ids = [event_hash(namespace, e.id) for e in batch]
-        fresh = self.conn.claim_new_events(ids, hours)
+    def _sign_batch(self, batch: list[ErrorEvent]) -> _Signed:
+        """Everything about a batch that does not depend on which of its events are new."""
+        namespace, sign, aliases = self.namespace, self.signer.sign, self.aliases
         stats = self.stats
-        stats.raw_events += len(batch)
-        counts = self._counts
-        infos = self.infos
-        sign = self.signer.sign
-        redactions = stats.redactions
-        aliases = self.aliases
-        signatures = stats.signatures
-        new_events = 0
-        for event, hour, is_new in zip(batch, hours, fresh, strict=True):
+        redactions, signatures = stats.redactions, stats.signatures
+        raws: list[str] = []
+        results: list[SignatureResult] = []
+        keys: list[str] = []
+        for event in batch:
             raw = grouped_text(event.message, event.stack)
             result, found, _ = sign(raw)
             if found:
@@ -92,6 +109,27 @@ class Ingestor:
             if key in aliases:
                 key = resolve_key(aliases, key)
             signatures.add(key)
+            raws.append(raw)
+            results.append(result)
+            keys.append(key)
+        stats.raw_events += len(batch)
+        return _Signed(
+            batch,
+            [int(e.timestamp.timestamp()) // 3600 for e in batch],
+            [event_hash(namespace, e.id) for e in batch],
+            raws,
+            results,
+            keys,
+        )
+
+    def _count_batch(self, signed: _Signed, fresh: list[bool]) -> None:
+        stats = self.stats
+        counts = self._counts
+        infos = self.infos
+        new_events = 0
+        for event, hour, is_new, raw, result, key in zip(
+            signed.events, signed.hours, fresh, signed.raws, signed.results, signed.keys, strict=True
+        ):
             if not is_new:
                 continue
             new_events += 1
@@ -124,7 +162,7 @@ class Ingestor:
                 if text not in info.samples:
                     info.samples.append(text)
         stats.new_events += new_events
-        stats.already_seen += len(batch) - new_events
+        stats.already_seen += len(signed.events) - new_events
         if len(counts) >= FLUSH_AT:
             self._flush_counts()
 
@@ -159,6 +197,17 @@ class Ingestor:
         self.conn.upsert_signatures(merged)
         for alias in new_aliases:
             self.conn.add_alias(alias, resolve_key(table, alias), "generalized")
+
+
+def _batches(events: Iterable[ErrorEvent]) -> Iterator[list[ErrorEvent]]:
+    batch: list[ErrorEvent] = []
+    for event in events:
+        batch.append(event)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def resolve_key(aliases: dict[str, str], key: str) -> str:

@@ -35,7 +35,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str) -> Engine:
     try:
-        engine = create_engine(url)
+        # The ingest claims event ids on a helper thread while the main thread signs (one thread
+        # at a time per connection, handed over explicitly), so pysqlite's same-thread check is off.
+        args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+        engine = create_engine(url, connect_args=args)
     except Exception as exc:  # unknown dialect or missing driver
         raise StoreError(f"cannot open database {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":

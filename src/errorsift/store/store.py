@@ -6,7 +6,6 @@ so a run killed midway leaves nothing half-counted.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, any_, bindparam, delete, func, insert, select, update
+import orjson
+from sqlalchemy import Connection, and_, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from errorsift.store import schema as t
@@ -72,34 +72,33 @@ class StoreConn:
     def claim_new_events(self, ids: Sequence[int], hours: Sequence[int]) -> list[bool]:
         """Record event ids; return, per input, whether it is new (not seen before, not repeated here).
 
-        This is what makes re-ingesting the same events count them once. It is on the hot path, so
-        the lookup is one statement per batch (SQLite `json_each`, PostgreSQL `= ANY`).
+        This is what makes re-ingesting the same events count them once. One statement per batch
+        inserts the ids that are not there yet and returns exactly those (`ON CONFLICT DO NOTHING
+        RETURNING`), in key order so the B-tree is touched page by page, not at random.
         """
-        unique = list(set(ids))
+        rows = sorted({i: h for i, h in zip(ids, hours, strict=True)}.items())
         if self.dialect == "sqlite":
-            rows = self.conn.exec_driver_sql(
-                "SELECT id FROM seen_events WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(unique),)
+            result = self.conn.exec_driver_sql(
+                "INSERT INTO seen_events (id, hour) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+                " FROM json_each(?) WHERE true ON CONFLICT (id) DO NOTHING RETURNING id",
+                (orjson.dumps(rows).decode(),),
             )
         else:
-            rows = self.conn.execute(
-                select(t.seen_events.c.id).where(t.seen_events.c.id == any_(bindparam("ids"))), {"ids": unique}
+            result = self.conn.execute(
+                text(
+                    "INSERT INTO seen_events (id, hour) SELECT * FROM unnest(CAST(:ids AS bigint[]),"
+                    " CAST(:hours AS integer[])) ON CONFLICT (id) DO NOTHING RETURNING id"
+                ),
+                {"ids": [i for i, _ in rows], "hours": [h for _, h in rows]},
             )
-        seen: set[int] = {r[0] for r in rows}
+        new = {r[0] for r in result}
         fresh: list[bool] = []
-        new_rows: list[tuple[int, int]] = []
-        for event_id, hour in zip(ids, hours, strict=True):
-            if event_id in seen:
-                fresh.append(False)
-            else:
-                seen.add(event_id)
+        for event_id in ids:
+            if event_id in new:
+                new.discard(event_id)  # a repeat later in this batch is not new
                 fresh.append(True)
-                new_rows.append((event_id, hour))
-        if new_rows:
-            new_rows.sort()  # B-tree inserts in key order touch far fewer pages than random ones
-            if self.dialect == "sqlite":
-                self.conn.exec_driver_sql("INSERT INTO seen_events (id, hour) VALUES (?, ?)", new_rows)
             else:
-                self.conn.execute(insert(t.seen_events), [{"id": i, "hour": h} for i, h in new_rows])
+                fresh.append(False)
         return fresh
 
     def add_counts(self, counts: Mapping[tuple[str, str, int], int]) -> None:
