@@ -9,18 +9,21 @@ when the table grows, so memory follows the number of signatures, not events.
 from __future__ import annotations
 
 import hashlib
+import sys
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errorsift.models import ErrorEvent
 from errorsift.signatures.base import Grouper
 from errorsift.signatures.signer import Signer, grouped_text
-from errorsift.store.store import SignatureInfo, StoreConn
+
+if TYPE_CHECKING:  # the ingest worker imports this module: it never needs the store (or SQLAlchemy)
+    from errorsift.store.store import SignatureInfo, StoreConn
 
 BATCH = 20_000
 FLUSH_AT = 200_000  # distinct (signature, customer, hour) cells held before a flush
@@ -33,6 +36,18 @@ def event_hash(namespace: str, event_id: str) -> int:
     """A signed 63-bit id for the seen-events table (cheap to index, collision odds negligible)."""
     digest = hashlib.blake2b(f"{namespace}\x00{event_id}".encode("utf-8", "replace"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def event_hashes(namespace: str, event_ids: Iterable[str]) -> array[int]:
+    """`event_hash` of many ids at once (one big-endian byte string, read as an array)."""
+    prefix, blake2b = f"{namespace}\x00", hashlib.blake2b
+    digests = b"".join(
+        [blake2b(f"{prefix}{i}".encode("utf-8", "replace"), digest_size=8).digest() for i in event_ids]
+    )
+    out = array("q", digests)
+    if sys.byteorder == "little":
+        out.byteswap()
+    return out
 
 
 @dataclass(slots=True)
@@ -145,16 +160,20 @@ class ChunkMaker:
                 services.append(None)
         stamps: Sequence[Any]
         if self.micro_stamps:
-            stamps = array("q", [(e.timestamp - _EPOCH) // _MICROSECOND for e in batch])
+            micros = [(e.timestamp - _EPOCH) // _MICROSECOND for e in batch]
+            stamps = array("q", micros)
+            # what `int(timestamp.timestamp()) // 3600` gives: timestamp() is exactly micros / 10**6
+            hours = array("q", [int(m / 1e6) // 3600 for m in micros])
         else:
             stamps = [e.timestamp for e in batch]
+            hours = array("q", [int(e.timestamp.timestamp()) // 3600 for e in batch])
         return Chunk(
             new_results,
             new_customers,
             array("i", rix) if self.micro_stamps else rix,
             array("i", cix) if self.micro_stamps else cix,
-            array("q", [int(e.timestamp.timestamp()) // 3600 for e in batch]),
-            array("q", [event_hash(namespace, e.id) for e in batch]),
+            hours,
+            event_hashes(namespace, [e.id for e in batch]),
             stamps,
             raws,
             error_types,
@@ -264,6 +283,8 @@ class Ingestor:
         infos = self.infos
         results, keys, customers = self._results, self._keys, self._customers
         redact = self.redact
+        from errorsift.store.store import SignatureInfo as signature_info  # see the imports
+
         new_events = 0
         for i, (r, c, hour, stamp, is_new) in enumerate(
             zip(chunk.rix, chunk.cix, chunk.hours, chunk.stamps, fresh, strict=True)
@@ -279,7 +300,7 @@ class Ingestor:
                 assert raw is not None and error_type is not None and service is not None
                 _, template, strategy = results[r]
                 text = redact(raw)[0]
-                infos[key] = info = SignatureInfo(
+                infos[key] = info = signature_info(
                     normalized=self.grouper.normalize(text),
                     template=template,
                     # Sources put anything in these fields; they are stored and sent, so redact them too.
