@@ -41,9 +41,7 @@ def event_hash(namespace: str, event_id: str) -> int:
 def event_hashes(namespace: str, event_ids: Iterable[str]) -> array[int]:
     """`event_hash` of many ids at once (one big-endian byte string, read as an array)."""
     prefix, blake2b = f"{namespace}\x00", hashlib.blake2b
-    digests = b"".join(
-        [blake2b(f"{prefix}{i}".encode("utf-8", "replace"), digest_size=8).digest() for i in event_ids]
-    )
+    digests = b"".join([blake2b(f"{prefix}{i}".encode("utf-8", "replace"), digest_size=8).digest() for i in event_ids])
     out = array("q", digests)
     if sys.byteorder == "little":
         out.byteswap()
@@ -66,7 +64,7 @@ class Chunk:
     rix: Sequence[int]
     cix: Sequence[int]
     hours: Sequence[int]
-    ids: Sequence[int]
+    ids: Sequence[Any]  # hashes (ints), or the source ids from a worker until the main process hashes them
     stamps: Sequence[Any]
     raws: list[str | None]
     error_types: list[str | None]
@@ -98,6 +96,7 @@ class ChunkMaker:
         *,
         ship_all: bool = True,
         micro_stamps: bool = False,
+        hash_ids: bool = True,
     ) -> None:
         self.grouper = grouper
         self.signer = Signer(grouper, redact)
@@ -105,6 +104,7 @@ class ChunkMaker:
         self.aliases = aliases
         self.ship_all = ship_all  # in process, details cost nothing to pass along
         self.micro_stamps = micro_stamps
+        self.hash_ids = hash_ids  # a worker leaves the hashing to the main process, which waits for it
         self._results: dict[tuple[str, str, str], int] = {}  # (key, template, strategy) -> index
         self._keys: list[str] = []  # result index -> resolved key
         self._customers: dict[str, int] = {}
@@ -173,7 +173,7 @@ class ChunkMaker:
             array("i", rix) if self.micro_stamps else rix,
             array("i", cix) if self.micro_stamps else cix,
             hours,
-            event_hashes(namespace, [e.id for e in batch]),
+            event_hashes(namespace, [e.id for e in batch]) if self.hash_ids else [e.id for e in batch],
             stamps,
             raws,
             error_types,
@@ -273,6 +273,8 @@ class Ingestor:
             self._keys.append(key)
             stats.signatures.add(key)
         self._customers += chunk.customers
+        if not isinstance(chunk.ids, array):  # the source's ids, from a worker
+            chunk.ids = event_hashes(self.namespace, chunk.ids)
         if chunk.redactions:
             stats.redactions.update(chunk.redactions)
         stats.raw_events += len(chunk.ids)

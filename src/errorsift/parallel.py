@@ -88,7 +88,7 @@ class IngestWorker:
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=True)
-        maker = ChunkMaker(grouper, redact, namespace, aliases, ship_all=False, micro_stamps=True)
+        maker = ChunkMaker(grouper, redact, namespace, aliases, ship_all=False, micro_stamps=True, hash_ids=False)
         self._process = ctx.Process(target=_work, args=(child, source, maker, batch), name="errorsift-ingest")
         self._process.daemon = True
         try:
