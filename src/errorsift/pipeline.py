@@ -163,7 +163,8 @@ class Pipeline:
         log("pull", f"reading {source.name}")
         with self.store.begin() as conn:
             ingest = Ingestor(conn, self.grouper, self.redact, namespace, conn.aliases())
-            ingest.consume(source.events())
+            ingest.consume_source(source)
+            self.grouper = ingest.grouper  # the grouper that signed (a worker's, when one did)
             learned = getattr(self.grouper, "aliases", None)
             new_aliases = dict(learned()) if callable(learned) else {}
             ingest.finish(new_aliases)
