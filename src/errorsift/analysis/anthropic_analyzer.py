@@ -28,7 +28,6 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import anthropic
@@ -217,17 +216,3 @@ class AnthropicAnalyzer(ModelAnalyzer):
     def finish_batch_item(self, entry: BatchEntry, reply: Reply) -> AnalysisOutcome:
         """A batch answer becomes an outcome like a synchronous one (a repair, if needed, is synchronous)."""
         return self.finish(entry.conversation, reply)
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def close(self) -> None:
-        """Release the SDK's HTTP connections."""
-        self._client.close()
-
-    def __enter__(self) -> AnthropicAnalyzer:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 import openai
@@ -145,15 +144,3 @@ class OpenAICompatibleAnalyzer(ModelAnalyzer):
 
     def _classify(self, exc: Exception) -> Fault | None:
         return classify_sdk_error(exc, openai)
-
-    def close(self) -> None:
-        """Release the SDK's HTTP connections."""
-        self._client.close()
-
-    def __enter__(self) -> OpenAICompatibleAnalyzer:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from errorsift.analysis.faults import CallFailed, RetryPolicy
 from errorsift.analysis.parse import fallback_analysis, parse_analysis
@@ -97,6 +98,19 @@ class ModelAnalyzer(ABC):
     supports_pattern = True  # reads the daily history, so long-term `pattern` analyses are worth making
     prices: PriceTable
     retry: RetryPolicy
+    _client: Any  # the official SDK client
+
+    def close(self) -> None:
+        """Release the SDK's HTTP connections."""
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     @abstractmethod
     def send(self, conversation: Conversation) -> Reply:
