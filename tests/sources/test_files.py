@@ -170,10 +170,16 @@ def test_overlong_line_is_truncated_and_counted(tmp_path: Path) -> None:
     assert second.message == "next"
     assert (source.stats.truncated, source.stats.decode_errors, source.stats.lines) == (1, 0, 2)
 
+    # A JSON record is read whole (up to 1 MiB) so it still parses; its message is what gets cut.
     jpath = jsonl(tmp_path / "b.jsonl", rec("x" * 100_000), rec("fine"))
     jsource = JsonLinesSource(jpath)
-    assert [e.message for e in read(jsource)] == ["fine"]  # a cut JSON object is malformed
-    assert (jsource.stats.truncated, jsource.stats.malformed) == (1, 1)
+    assert [e.message for e in read(jsource)] == ["x" * MAX_LINE_BYTES, "fine"]
+    assert (jsource.stats.truncated, jsource.stats.malformed) == (1, 0)
+    # Beyond 1 MiB the object itself is cut: counted as truncated and malformed, never fatal.
+    huge = jsonl(tmp_path / "c.jsonl", rec("y" * 1_100_000), rec("after"))
+    hsource = JsonLinesSource(huge)
+    assert [e.message for e in read(hsource)] == ["after"]
+    assert (hsource.stats.truncated, hsource.stats.malformed) == (1, 1)
 
 
 def test_glob_reads_files_in_sorted_order_and_names_them(tmp_path: Path) -> None:

@@ -47,6 +47,9 @@ __all__ = [
 ]
 
 MAX_LINE_BYTES = 65536  # longer lines are cut here: one runaway log line must not blow up memory
+# A JSON object cut in the middle cannot be parsed, so JSON Lines records are read whole up to this
+# size and their message and stack are cut to MAX_LINE_BYTES instead (counted as truncated).
+MAX_JSON_LINE_BYTES = 1 << 20
 MAX_RECORDED_LINES = 5  # how many malformed line numbers to keep for the error message
 
 
@@ -170,18 +173,18 @@ class Inputs:
 # --- lines ------------------------------------------------------------------------------------
 
 
-def read_lines(handle: BinaryIO, stats: SourceStats) -> Iterator[bytes]:
-    """Lines of a byte stream, streamed. A line over MAX_LINE_BYTES is cut on a UTF-8 character
+def read_lines(handle: BinaryIO, stats: SourceStats, max_bytes: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """Lines of a byte stream, streamed. A line over `max_bytes` is cut on a UTF-8 character
     boundary and the rest of it skipped (counted in ``stats.truncated``), so one runaway line
-    costs at most 64 KiB of memory."""
+    costs at most that much memory (64 KiB by default)."""
     readline = handle.readline
-    limit = MAX_LINE_BYTES + 1
+    limit = max_bytes + 1
     while raw := readline(limit):
         if len(raw) == limit and raw[-1] != 10:
             while (rest := readline(limit)) and rest[-1] != 10:
                 pass
             stats.truncated += 1
-            cut = MAX_LINE_BYTES
+            cut = max_bytes
             while cut > 0 and raw[cut] & 0xC0 == 0x80:  # never split a multi-byte character
                 cut -= 1
             raw = raw[:cut]

@@ -27,6 +27,7 @@ from errorsift.models import ErrorEvent
 from errorsift.signatures.stacktrace import is_continuation
 from errorsift.sources.base import (
     GZIP_MAGIC,
+    MAX_JSON_LINE_BYTES,
     MAX_LINE_BYTES,
     STDIN,
     EventIdDeriver,
@@ -168,6 +169,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _cut(event: ErrorEvent, stats: SourceStats) -> ErrorEvent:
+    """An over-long JSON record keeps its fields, with message and stack cut to MAX_LINE_BYTES."""
+    if len(event.message) > MAX_LINE_BYTES or len(event.stack) > MAX_LINE_BYTES:
+        event.message = event.message[:MAX_LINE_BYTES]
+        event.stack = event.stack[:MAX_LINE_BYTES]
+    stats.truncated += 1
+    return event
+
+
 class JsonLinesSource:
     """One JSON object per line. A line that is not an object, has no message, or has a missing
     or unparseable timestamp is malformed (counted, location recorded, skipped)."""
@@ -195,8 +205,9 @@ class JsonLinesSource:
         for prefix, handle in self._inputs.open_all():
             stats.files += 1
             lineno = 0
-            for raw in read_lines(handle, stats):
+            for raw in read_lines(handle, stats, MAX_JSON_LINE_BYTES):
                 lineno += 1
+                oversized = len(raw) > MAX_LINE_BYTES
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError:
@@ -275,7 +286,7 @@ class JsonLinesSource:
 
                 stats.events += 1
                 # positional for speed: timestamp, message, error_type, service, customer, host, id, stack
-                yield event(
+                made = event(
                     when,
                     message,
                     error_type,
@@ -286,6 +297,7 @@ class JsonLinesSource:
                     stack if type(stack) is str else _text(stack),
                     record,
                 )
+                yield _cut(made, stats) if oversized else made
             stats.lines += lineno
 
 
