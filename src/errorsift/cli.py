@@ -138,14 +138,21 @@ def run(ctx: click.Context, source_spec: str | None, at: str | None, as_json: bo
         render_patterns([p.as_dict() for p in result.patterns])
 
 
-def existing_store(settings: Settings) -> Store:
-    """Open a database that must already exist: a read-only command on a mistyped path should say
-    so, not create an empty database and report that nothing happened."""
+def _missing_sqlite_file(settings: Settings) -> str | None:
+    """The SQLite file the settings name when it does not exist yet (None for servers and present files)."""
     from errorsift.store.db import database_url
 
     url = database_url(settings.db)
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        raise ConfigError(f"no database at {url.removeprefix('sqlite:///')}: run `errorsift run` first, or pass --db")
+    path = url.removeprefix("sqlite:///")
+    return path if url.startswith("sqlite:///") and not Path(path).exists() else None
+
+
+def existing_store(settings: Settings) -> Store:
+    """Open a database that must already exist: a read-only command on a mistyped path should say
+    so, not create an empty database and report that nothing happened."""
+    missing = _missing_sqlite_file(settings)
+    if missing is not None:
+        raise ConfigError(f"no database at {missing}: run `errorsift run` first, or pass --db")
     return Store(settings.db)
 
 
@@ -240,7 +247,8 @@ def signature(ctx: click.Context, messages: tuple[str, ...], as_json: bool, **fl
     from errorsift.signatures.signer import Signer
 
     settings = settings_from(ctx, **flags)
-    store = Store(settings.db) if Path(settings.db).exists() or "://" in settings.db else None
+    # Signing needs no database; one that exists lends its learned templates and merges.
+    store = None if _missing_sqlite_file(settings) is not None else Store(settings.db)
     try:
         grouper = make_grouper(settings, store)
         aliases: dict[str, str] = {}

@@ -32,14 +32,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def event_hash(namespace: str, event_id: str) -> int:
-    """A signed 63-bit id for the seen-events table (cheap to index, collision odds negligible)."""
-    digest = hashlib.blake2b(f"{namespace}\x00{event_id}".encode("utf-8", "replace"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 def event_hashes(namespace: str, event_ids: Iterable[str]) -> array[int]:
-    """`event_hash` of many ids at once (one big-endian byte string, read as an array)."""
+    """Signed 64-bit ids for the seen-events table (cheap to index, collision odds negligible): the
+    first 8 bytes of blake2b over `namespace NUL id`, big-endian, hashed a batch at a time."""
     prefix, blake2b = f"{namespace}\x00", hashlib.blake2b
     digests = b"".join([blake2b(f"{prefix}{i}".encode("utf-8", "replace"), digest_size=8).digest() for i in event_ids])
     out = array("q", digests)
